@@ -192,3 +192,15 @@ def test_batch_equals_loop_and_gradients_reach_every_parameter(openhead):
     batch.square().sum().backward()
     for t in (shape, expression, jaw):
         assert torch.isfinite(t.grad).all() and t.grad.abs().sum() > 0
+
+
+def test_a_damaged_cache_is_rebuilt(openhead, openhead_cache):
+    from stylemm.facemodel.openhead import cache_path, load_arrays
+    from stylemm.facemodel.openhead.assets import MakeHumanData
+
+    path = cache_path(MakeHumanData())
+    expected = load_arrays().digest()
+    path.write_bytes(path.read_bytes()[:1000])  # truncated, as after a crash mid-copy
+    with pytest.warns(UserWarning, match="rebuilding OpenHead"):
+        assert load_arrays().digest() == expected
+    assert load_arrays().digest() == expected  # and the cache was repaired

@@ -70,3 +70,35 @@ def contact_sheet(images: list[Image.Image], columns: int, labels: list[str] | N
         if labels:
             draw.text((x + 4, y + h), labels[i], fill=(40, 40, 40))
     return sheet
+
+
+def uv_layout(uvs: np.ndarray, uv_faces: np.ndarray, face_colors: np.ndarray, width: int = 1024) -> Image.Image:
+    """The UV layout (glTF convention, origin top-left) as filled triangles with outlines."""
+    height = width // 2
+    image = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    corners = uvs[uv_faces] * np.array([width, height])
+    fills = (np.asarray(face_colors) * 255).astype(np.uint8)
+    for tri, fill in zip(corners, fills):
+        draw.polygon([tuple(p) for p in tri], fill=tuple(int(c) for c in fill), outline=(60, 60, 60))
+    return image
+
+
+def part_palette(n: int) -> np.ndarray:
+    """n distinct, fixed colours (for part labels)."""
+    hues = np.arange(n) / n
+    return np.stack([0.55 + 0.4 * np.cos(2 * np.pi * (hues + k / 3)) for k in range(3)], axis=1)
+
+
+def with_legend(image: Image.Image, names: list[str], colors: np.ndarray) -> Image.Image:
+    """The image with a row of colour swatches and names underneath."""
+    row_h, per_row = 18, max(1, image.width // 120)
+    rows = -(-len(names) // per_row)
+    out = Image.new("RGB", (image.width, image.height + rows * row_h + 4), BACKGROUND)
+    out.paste(image, (0, 0))
+    draw = ImageDraw.Draw(out)
+    for i, (name, color) in enumerate(zip(names, colors)):
+        x, y = (i % per_row) * 120 + 6, image.height + (i // per_row) * row_h + 4
+        draw.rectangle([x, y, x + 12, y + 12], fill=tuple(int(c * 255) for c in color))
+        draw.text((x + 16, y), name, fill=(40, 40, 40))
+    return out

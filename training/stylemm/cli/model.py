@@ -129,8 +129,23 @@ def _samples(args) -> int:
                 labels.append(f"id {i} {name}")
     sheet = args.out / "contact_sheet.png"
     contact_sheet(pictures, columns=len(expressions), labels=labels).save(sheet)
-    print(f"wrote {args.count * len(expressions)} heads ({', '.join(sorted(formats))}) and {sheet}")
+    _parts_pictures(model, args.out, args.size, frame)
+    print(f"wrote {args.count * len(expressions)} heads ({', '.join(sorted(formats))}), {sheet}, parts.png and uv_layout.png")
     return 0
+
+
+def _parts_pictures(model, out: Path, size: int, frame: dict) -> None:
+    """The part labels on the template (front, side, back) and on the UV layout."""
+    from stylemm.preview import contact_sheet, part_palette, render, uv_layout, with_legend
+
+    faces = model.faces.numpy()
+    palette = part_palette(len(model.part_names))
+    colors = palette[model.part_labels.numpy()[faces[:, 0]]]
+    views = [render(model.template.numpy(), faces, size=size, yaw=yaw, face_colors=colors, **frame) for yaw in (0, 60, 180)]
+    with_legend(contact_sheet(views, columns=3), model.part_names, palette).save(out / "parts.png")
+    if len(model.uvs):
+        layout = uv_layout(model.uvs.numpy(), model.uv_faces.numpy(), colors)
+        with_legend(layout, model.part_names, palette).save(out / "uv_layout.png")
 
 
 def _expressions(model, generator) -> dict:

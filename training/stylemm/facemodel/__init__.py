@@ -20,10 +20,10 @@ def load(name: str = "openhead", **options) -> FaceModel:
 
         return FaceModel(load_arrays(**options))
     if name == "flame":
-        from stylemm.facemodel.flame import load_flame
-
         if "path" not in options:
             raise ValueError("load('flame') needs path=... to your FLAME model file (.pkl or converted .npz)")
+        from stylemm.facemodel.flame import load_flame
+
         return FaceModel(load_flame(options.pop("path"), **options))
     raise ValueError(f"unknown face model '{name}'; choose one of {MODELS}")
 

@@ -7,11 +7,11 @@ correctives), joints regressed from the identity mesh, then linear blend skinnin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 import dataclasses
 import hashlib
 import json
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -57,13 +57,13 @@ class FaceModelArrays:
                 raw = {k: z[k] for k in z.files}
         except (OSError, ValueError, zipfile.BadZipFile) as e:
             raise ValueError(f"{path} is not a readable face-model .npz ({e}); rebuild or re-convert it") from e
-        fields = {f.name for f in dataclasses.fields(cls)}
-        missing = {"name", "template", "faces", "uvs", "uv_faces", "shapedirs", "exprdirs"} - set(raw)
+        fields = dataclasses.fields(cls)
+        required = {f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing = required - set(raw)
         if missing:
             raise ValueError(f"{path} is missing {sorted(missing)}; rebuild or re-convert it")
-        kwargs = {k: v for k, v in raw.items() if k in fields}
-        for key in ("name",):
-            kwargs[key] = str(kwargs[key])
+        kwargs = {f.name: raw[f.name] for f in fields if f.name in raw}
+        kwargs["name"] = str(kwargs["name"])
         for key in ("expression_names", "joint_names", "part_names"):
             kwargs[key] = [str(x) for x in kwargs[key]]
         kwargs["parents"] = [int(x) for x in kwargs["parents"]]

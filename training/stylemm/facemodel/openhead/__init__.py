@@ -7,6 +7,7 @@ version (or a different anny) rebuilds it.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,10 @@ def load_arrays(rebuild: bool = False) -> FaceModelArrays:
     data = MakeHumanData()
     path = cache_path(data)
     if path.is_file() and not rebuild:
-        return FaceModelArrays.load_npz(path)
+        try:
+            return FaceModelArrays.load_npz(path)
+        except ValueError as e:  # a damaged cache is rebuilt, not fatal
+            warnings.warn(f"rebuilding OpenHead: {e}", stacklevel=2)
     arrays = build(data)
     arrays.save_npz(path)
     return arrays
