@@ -28,8 +28,8 @@ class FaceModelArrays:
     name: str
     template: np.ndarray  # (N, 3) metres
     faces: np.ndarray  # (F, 3) vertex indices
-    uvs: np.ndarray  # (T, 2) glTF convention: origin top-left
-    uv_faces: np.ndarray  # (F, 3) indices into uvs
+    uvs: np.ndarray  # (T, 2) glTF convention: origin top-left; (0, 2) if the model has none
+    uv_faces: np.ndarray  # (F, 3) indices into uvs; (0, 3) if the model has none
     shapedirs: np.ndarray  # (K, N, 3), scaled so shape ~ N(0, I) is plausible
     exprdirs: np.ndarray  # (E, N, 3)
     expression_names: list[str]
@@ -260,7 +260,7 @@ def _check_consistent(model: FaceModel) -> None:
         and model.parents[0] == -1
         and all(0 <= p < i for i, p in enumerate(model.parents) if i),
         "faces": model.faces.ndim == 2 and model.faces.shape[1] == 3 and int(model.faces.max()) < n,
-        "uv_faces": model.uv_faces.shape == model.faces.shape,
+        "uv_faces": len(model.uvs) == 0 or model.uv_faces.shape == model.faces.shape,  # no UVs is allowed
         "part_labels": model.part_labels.shape == (n,),
         "posedirs": model.posedirs is None or model.posedirs.shape == (9 * (j - 1), n, 3),
     }
