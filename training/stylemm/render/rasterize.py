@@ -117,20 +117,18 @@ def barycentrics(pixels: torch.Tensor, w: torch.Tensor, faces: torch.Tensor, ras
     """Differentiable perspective-correct barycentrics (B, H, W, 3); zeros on background.
 
     pixels: (B, N, 2) vertex pixel positions and w: (B, N) clip w, both with gradients.
+    Only covered pixels are computed (gathers are the expensive part on the CPU).
     """
-    batch, height, width = raster.triangle.shape
-    tri = raster.triangle.clamp(min=0)  # background reads triangle 0, masked below
-    vertex = faces[tri]  # (B, H, W, 3)
-    b_index = torch.arange(batch, device=pixels.device)[:, None, None, None]
-    corners = pixels[b_index, vertex]  # (B, H, W, 3, 2)
-    screen = screen_barycentrics(corners, pixel_centres(height, width, pixels.dtype, pixels.device))
-    screen = torch.where(raster.mask[..., None], screen, torch.zeros_like(screen))
+    b, y, x = raster.mask.nonzero(as_tuple=True)
+    vertex = faces[raster.triangle[b, y, x]]  # (M, 3)
+    corners = pixels[b[:, None], vertex]  # (M, 3, 2)
+    centre = torch.stack([x, y], -1).to(pixels.dtype) + 0.5
+    screen = screen_barycentrics(corners, centre)
     # Perspective correction: interpolate attribute / w linearly, then divide by 1 / w.
-    inv_w = 1.0 / w[b_index, vertex]
-    corrected = screen * inv_w
-    total = corrected.sum(-1, keepdim=True)
-    safe = torch.where(raster.mask[..., None], total, torch.ones_like(total))
-    return torch.where(raster.mask[..., None], corrected / safe, torch.zeros_like(corrected))
+    corrected = screen / w[b[:, None], vertex]
+    weights = corrected / corrected.sum(-1, keepdim=True)
+    dense = pixels.new_zeros(*raster.triangle.shape, 3)
+    return dense.index_put((b, y, x), weights)
 
 
 def interpolate(attributes: torch.Tensor, faces: torch.Tensor, raster: Rasterization, weights: torch.Tensor) -> torch.Tensor:
@@ -138,9 +136,10 @@ def interpolate(attributes: torch.Tensor, faces: torch.Tensor, raster: Rasteriza
 
     ``faces`` indexes ``attributes``; pass uv_faces with per-corner UVs.
     """
-    batch = raster.triangle.shape[0]
-    attributes = attributes.expand(batch, *attributes.shape[1:])
-    vertex = faces[raster.triangle.clamp(min=0)]
-    b_index = torch.arange(batch, device=attributes.device)[:, None, None, None]
-    values = attributes[b_index, vertex]  # (B, H, W, 3, C)
-    return (weights[..., None] * values).sum(-2)
+    b, y, x = raster.mask.nonzero(as_tuple=True)
+    vertex = faces[raster.triangle[b, y, x]]  # (M, 3)
+    source = b[:, None] if attributes.shape[0] > 1 else torch.zeros_like(vertex)
+    values = attributes[source, vertex]  # (M, 3, C)
+    per_pixel = (weights[b, y, x][..., None] * values).sum(-2)
+    dense = attributes.new_zeros(*raster.triangle.shape, attributes.shape[-1])
+    return dense.index_put((b, y, x), per_pixel)
