@@ -1,0 +1,203 @@
+"""MediaPipe's 478 face landmarks as fixed points on a face model's surface.
+
+Each landmark becomes a triangle + barycentric weights, so it follows every identity,
+expression and pose of the model. The embedding is found by rendering many random
+faces, detecting landmarks with MediaPipe, back-projecting each detection through the
+rasterizer onto the surface, and taking a robust per-landmark median in the
+template's coordinates (outliers dropped), snapped back onto the surface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from stylemm.fileio import atomic_write
+from stylemm.render import MeshRenderer, orbit_camera
+from stylemm.render.rasterize import screen_barycentrics
+
+RENDER_SIZE = 512
+BATCH = 4
+OUTLIER_MADS = 3.0  # observations further than this many median deviations are dropped
+# Where the head sits relative to the OpenHead origin (the head pivot), and how far away
+# the camera is, so the face fills most of a 512 px frame at a 20 degree field of view.
+HEAD_CENTRE = (0.0, 0.03, 0.02)
+CAMERA_DISTANCE = 0.75
+
+# Named subsets of MediaPipe's indices.
+SUBSETS = {
+    # Eye (iris) centres, nose tip, mouth corners: the paper's 5-point attribute input.
+    "five": [468, 473, 1, 61, 291],
+    # The common 68-point (iBUG / dlib) layout expressed in MediaPipe indices: jaw 0-16,
+    # brows 17-26, nose 27-35, eyes 36-47, outer lips 48-59, inner lips 60-67.
+    "68": [162, 234, 93, 58, 172, 136, 149, 148, 152, 377, 378, 365, 397, 288, 323, 454, 389,
+           71, 63, 105, 66, 107, 336, 296, 334, 293, 301,
+           168, 197, 5, 4, 75, 97, 2, 326, 305,
+           33, 160, 158, 133, 153, 144, 362, 385, 387, 263, 373, 380,
+           61, 39, 37, 0, 267, 269, 291, 405, 314, 17, 84, 181,
+           78, 82, 13, 312, 308, 317, 14, 87],
+}  # fmt: skip
+
+
+@dataclass
+class LandmarkEmbedding:
+    triangles: np.ndarray  # (L,) triangle index per landmark
+    weights: np.ndarray  # (L, 3) barycentric weights inside that triangle
+
+    def points(self, vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+        """(B, N, 3) vertices -> (B, L, 3) landmark positions (differentiable)."""
+        corners = vertices[:, faces[torch.as_tensor(self.triangles)]]  # (B, L, 3, 3)
+        return (corners * torch.as_tensor(self.weights).to(vertices)[None, :, :, None]).sum(-2)
+
+    def subset(self, name: str) -> LandmarkEmbedding:
+        if name not in SUBSETS:
+            raise ValueError(f"unknown landmark subset '{name}'; choose one of {sorted(SUBSETS)}")
+        index = SUBSETS[name]
+        return LandmarkEmbedding(self.triangles[index], self.weights[index])
+
+    def save(self, path, faces: torch.Tensor) -> None:
+        with atomic_write(path) as f:
+            np.savez(f, triangles=self.triangles, weights=self.weights, faces_sha256=faces_digest(faces))
+
+    @classmethod
+    def load(cls, path, faces: torch.Tensor) -> LandmarkEmbedding:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["faces_sha256"]) != faces_digest(faces):
+                raise ValueError(f"{path} was embedded on a different mesh topology; re-embed it: python -m stylemm.landmarks")
+            return cls(z["triangles"], z["weights"])
+
+
+def faces_digest(faces: torch.Tensor) -> str:
+    return hashlib.sha256(np.ascontiguousarray(faces.cpu().numpy().astype(np.int64)).tobytes()).hexdigest()
+
+
+def shipped_path(model_name: str) -> Path:
+    return Path(__file__).with_name(f"{model_name}_mediapipe.npz")
+
+
+def load_embedding(model) -> LandmarkEmbedding:
+    """The embedding shipped with the package for this model (OpenHead)."""
+    path = shipped_path(model.name)
+    if not path.is_file():
+        raise FileNotFoundError(f"no landmark embedding ships for '{model.name}'; make one: python -m stylemm.landmarks --model {model.name}")
+    return LandmarkEmbedding.load(path, model.faces)
+
+
+# -- making one -----------------------------------------------------------------------------
+def random_faces(model, count: int, seed: int) -> dict:
+    """Parameters of random faces seen from random views: what embedding and evaluation render."""
+    g = torch.Generator().manual_seed(seed)
+    expression = torch.zeros(count, model.expression_dim)
+    # A few active units per face, mostly mild: the landmarks should hold across expressions.
+    for i in range(count):
+        active = torch.randperm(model.expression_dim, generator=g)[:3]
+        expression[i, active] = 0.5 * torch.rand(3, generator=g)
+    if model.expression_range is None:
+        expression = torch.randn(count, model.expression_dim, generator=g)
+    return {
+        "shape": torch.randn(count, model.shape_dim, generator=g),
+        "expression": expression,
+        "yaw": 70 * torch.rand(count, generator=g) - 35,
+        "pitch": 30 * torch.rand(count, generator=g) - 15,
+    }
+
+
+def render_faces(model, renderer: MeshRenderer, faces: dict, index: slice):
+    """Renders (B, H, W, 3) uint8 plus what back-projection needs."""
+    with torch.no_grad():
+        vertices = model(shape=faces["shape"][index], expression=faces["expression"][index])
+        camera = orbit_camera(faces["yaw"][index], faces["pitch"][index], distance=CAMERA_DISTANCE, target=HEAD_CENTRE,
+                              width=RENDER_SIZE, height=RENDER_SIZE)  # fmt: skip
+        out = renderer(vertices, camera)
+    images = (out.rgb.permute(0, 2, 3, 1).clamp(0, 1).numpy() * 255).round().astype(np.uint8)
+    return images, vertices, camera, out
+
+
+def back_project(detections: np.ndarray, vertices, camera, out, faces: torch.Tensor):
+    """Triangle + perspective-correct barycentrics under each detected point, or -1."""
+    batch, count = detections.shape[:2]
+    triangles = np.full((batch, count), -1)
+    weights = np.zeros((batch, count, 3))
+    clip = camera.to_clip(vertices)
+    pixels = camera.to_pixels(clip)
+    for b in range(batch):
+        found = np.isfinite(detections[b]).all(1)
+        xy = np.clip(np.floor(detections[b, found]).astype(int), 0, RENDER_SIZE - 1)
+        tri = out.triangle[b, xy[:, 1], xy[:, 0]]
+        hit = tri >= 0
+        tri = tri[hit]
+        corners = pixels[b, faces[tri]]
+        point = torch.as_tensor(detections[b, found][hit.numpy()], dtype=pixels.dtype)
+        screen = screen_barycentrics(corners, point).clamp(min=0)
+        corrected = screen / clip[b, faces[tri], 3]
+        rows = np.flatnonzero(found)[hit.numpy()]
+        triangles[b, rows] = tri.numpy()
+        weights[b, rows] = (corrected / corrected.sum(-1, keepdim=True)).numpy()
+    return triangles, weights
+
+
+def embed(model, detector, count: int = 480, seed: int = 0) -> tuple[LandmarkEmbedding, dict]:
+    """Embed the detector's landmarks on the model's surface from ``count`` random renders."""
+    renderer = MeshRenderer(model.faces)
+    faces = random_faces(model, count, seed)
+    template = model.template.double().numpy()
+    tri_faces = model.faces.numpy()
+    observations = []  # (renders, L, 3) template-space positions, NaN where not seen
+    for start in tqdm(range(0, count, BATCH), desc="embedding landmarks", unit="batch"):
+        index = slice(start, min(start + BATCH, count))
+        images, vertices, camera, out = render_faces(model, renderer, faces, index)
+        triangles, weights = back_project(detector.detect(images), vertices, camera, out, model.faces)
+        on_template = (template[tri_faces[triangles.clip(min=0)]] * weights[..., None]).sum(-2)
+        observations.append(np.where((triangles >= 0)[..., None], on_template, np.nan))
+    observations = np.concatenate(observations)
+    centre = _robust_centre(observations)
+    return _snap(template, tri_faces, centre), {
+        "renders": count,
+        "faces_found": int(np.isfinite(observations).all(-1).any(-1).sum()),
+        "observations_per_landmark_min": int(np.isfinite(observations).all(-1).sum(0).min()),
+    }
+
+
+def _robust_centre(observations: np.ndarray) -> np.ndarray:
+    """Per landmark, the median position after dropping observations far from it."""
+    median = np.nanmedian(observations, axis=0)
+    distance = np.linalg.norm(observations - median, axis=-1)
+    spread = np.nanmedian(distance, axis=0) * 1.4826 + 1e-6  # MAD scaled to a std
+    kept = np.where((distance <= OUTLIER_MADS * spread)[..., None], observations, np.nan)
+    return np.nanmedian(kept, axis=0)
+
+
+def _snap(template: np.ndarray, faces: np.ndarray, points: np.ndarray, candidates: int = 16) -> LandmarkEmbedding:
+    """The nearest surface point (triangle + barycentrics) to each 3D point, searched
+    among the triangles whose centroids are nearest."""
+    from scipy.spatial import cKDTree
+    from trimesh.triangles import closest_point, points_to_barycentric
+
+    corners = template[faces]
+    _, near = cKDTree(corners.mean(1)).query(points, k=candidates)  # (L, k)
+    flat = near.reshape(-1)
+    on_surface = closest_point(corners[flat], np.repeat(points, candidates, axis=0)).reshape(len(points), candidates, 3)
+    best = np.linalg.norm(on_surface - points[:, None], axis=-1).argmin(1)
+    triangles = near[np.arange(len(points)), best]
+    weights = points_to_barycentric(corners[triangles], on_surface[np.arange(len(points)), best])
+    weights = np.clip(weights, 0, None)
+    return LandmarkEmbedding(triangles.astype(np.int64), weights / weights.sum(1, keepdims=True))
+
+
+def reprojection_errors(model, embedding: LandmarkEmbedding, detector, count: int, seed: int) -> np.ndarray:
+    """(renders, L) pixel distances at 512 px between projected embedded points and
+    fresh detections on faces not used for the embedding; NaN where nothing was found."""
+    renderer = MeshRenderer(model.faces)
+    faces = random_faces(model, count, seed)
+    errors = []
+    for start in range(0, count, BATCH):
+        index = slice(start, min(start + BATCH, count))
+        images, vertices, camera, _ = render_faces(model, renderer, faces, index)
+        projected = camera.project(embedding.points(vertices, model.faces)).numpy()
+        errors.append(np.linalg.norm(projected - detector.detect(images), axis=-1))
+    return np.concatenate(errors)
