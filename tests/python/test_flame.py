@@ -102,7 +102,7 @@ def test_npz_conversion_round_trips(flame_file, tmp_path):
     npz = tmp_path / "flame.npz"
     convert_flame(path, npz)
     assert load_flame(npz).digest() == load_flame(path).digest()
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp*"))
 
 
 def test_bad_files_get_clear_errors(flame_file, tmp_path):

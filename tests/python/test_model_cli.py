@@ -2,6 +2,8 @@
 
 import json
 
+import imageio.v3 as iio
+
 import numpy as np
 import trimesh
 from PIL import Image
@@ -40,7 +42,11 @@ def test_samples_write_meshes_and_pictures(openhead, tmp_path, capsys):
     assert pixels.std() > 10  # heads were drawn, not a blank page
     for picture in ("parts.png", "uv_layout.png"):
         assert Image.open(out / picture).size[0] > 0
-    assert not list(out.glob(".*.tmp"))  # nothing half-written left behind
+    turntable, sweep = iio.imread(out / "turntable.mp4"), iio.imread(out / "expressions.mp4")
+    assert turntable.shape == (90, 96, 96, 3)
+    expressive = sum(1 for v in ARKIT_PRESETS.values() if v)
+    assert sweep.shape == (expressive * 24, 96, 96, 3)
+    assert not list(out.glob(".*.tmp*"))  # nothing half-written left behind
 
 
 def test_bad_arguments_get_a_clear_error(tmp_path, capsys):

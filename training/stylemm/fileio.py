@@ -8,14 +8,21 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_write(path, mode: str = "wb"):
-    """Open a temp file beside ``path``; rename it over ``path`` only if the block succeeds."""
+def atomic_path(path):
+    """A temp path beside ``path`` (same suffix, for writers that go by it); renamed over
+    ``path`` only if the block succeeds, removed otherwise."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
-        with open(tmp, mode) as f:
-            yield f
+        yield tmp
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_write(path, mode: str = "wb"):
+    """Open a temp file beside ``path``; rename it over ``path`` only if the block succeeds."""
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f

@@ -1,8 +1,6 @@
-"""A small CPU preview renderer for people (not for gradients): flat-shaded meshes via
-the painter's algorithm with Pillow, and contact sheets of several renders.
+"""Pictures for people, in 2D: contact sheets, legends and UV layouts (Pillow).
 
-The differentiable renderer and the GPU preview renderer are separate modules; this
-one only needs numpy and Pillow, so it works on any machine.
+Meshes are drawn by ``stylemm.glpreview``; this module arranges the pictures.
 """
 
 from __future__ import annotations
@@ -10,51 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-SKIN = np.array([0.80, 0.66, 0.58])
 BACKGROUND = (245, 245, 245)
-SUPERSAMPLE = 2  # draw larger, then downscale: cheap antialiasing
-
-
-def yaw_matrix(degrees: float) -> np.ndarray:
-    a = np.radians(degrees)
-    return np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-
-
-def render(
-    vertices: np.ndarray,
-    faces: np.ndarray,
-    *,
-    size: int = 256,
-    yaw: float = 0.0,
-    face_colors: np.ndarray | None = None,
-    centre: np.ndarray | None = None,
-    extent: float | None = None,
-) -> Image.Image:
-    """Orthographic flat-shaded render looking down -Z (glTF: +Z faces the viewer).
-
-    centre/extent fix the framing (so several renders share a scale); by default the
-    mesh's bounding box fills the frame.
-    """
-    v = np.asarray(vertices, dtype=np.float64)
-    centre = (v.min(0) + v.max(0)) / 2 if centre is None else np.asarray(centre)
-    v = (v - centre) @ yaw_matrix(yaw).T
-    extent = np.ptp(v[:, :2], axis=0).max() * 1.1 if extent is None else extent
-    tri = v[faces]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals /= np.linalg.norm(normals, axis=1, keepdims=True) + 1e-12
-    visible = normals[:, 2] > 0  # counter-clockwise seen from the viewer
-    light = np.clip(0.25 + 0.75 * normals[:, 2], 0, 1)
-    colors = np.broadcast_to(SKIN if face_colors is None else face_colors, (len(faces), 3))
-    shaded = np.clip(colors * light[:, None] * 255, 0, 255).astype(np.uint8)
-    px = size * SUPERSAMPLE
-    xy = (tri[..., :2] / extent + 0.5) * px
-    xy[..., 1] = px - xy[..., 1]  # image y grows downwards
-    order = np.argsort(tri[:, :, 2].mean(1))  # far to near
-    image = Image.new("RGB", (px, px), BACKGROUND)
-    draw = ImageDraw.Draw(image)
-    for f in order[visible[order]]:
-        draw.polygon([tuple(p) for p in xy[f]], fill=tuple(int(c) for c in shaded[f]))
-    return image.resize((size, size), Image.LANCZOS)
 
 
 def contact_sheet(images: list[Image.Image], columns: int, labels: list[str] | None = None) -> Image.Image:

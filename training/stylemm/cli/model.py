@@ -98,10 +98,12 @@ def _info(args) -> int:
 
 def _samples(args) -> int:
     import torch
+    from PIL import Image
     from tqdm import tqdm
 
+    from stylemm.glpreview import GLRenderer
     from stylemm.meshio import write_glb, write_obj
-    from stylemm.preview import contact_sheet, render
+    from stylemm.preview import contact_sheet
 
     formats = {f.strip() for f in args.format.split(",") if f.strip()}
     if not formats <= {"obj", "glb"}:
@@ -113,7 +115,7 @@ def _samples(args) -> int:
     shapes = torch.randn(args.count, model.shape_dim, generator=generator)
     expressions = _expressions(model, generator)
     faces, uvs, uv_faces = (model.faces.numpy(), model.uvs.numpy(), model.uv_faces.numpy())
-    frame = _framing(model)
+    gl = GLRenderer(args.size, args.size)
     pictures, labels = [], []
     args.out.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
@@ -125,27 +127,68 @@ def _samples(args) -> int:
                     write_obj(stem.with_suffix(".obj"), vertices, faces, uvs, uv_faces)
                 if "glb" in formats:
                     write_glb(stem.with_suffix(".glb"), vertices, faces, uvs, uv_faces)
-                pictures.append(render(vertices, faces, size=args.size, yaw=25, **frame))
+                pictures.append(Image.fromarray(gl.render(vertices, faces, _camera(model, 25, args.size))))
                 labels.append(f"id {i} {name}")
-    sheet = args.out / "contact_sheet.png"
-    contact_sheet(pictures, columns=len(expressions), labels=labels).save(sheet)
-    _parts_pictures(model, args.out, args.size, frame)
-    print(f"wrote {args.count * len(expressions)} heads ({', '.join(sorted(formats))}), {sheet}, parts.png and uv_layout.png")
+        sheet = args.out / "contact_sheet.png"
+        contact_sheet(pictures, columns=len(expressions), labels=labels).save(sheet)
+        _parts_pictures(model, gl, args.out, args.size)
+        _videos(model, gl, shapes[0], expressions, args.out, args.size)
+    gl.close()
+    print(f"wrote {args.count * len(expressions)} heads ({', '.join(sorted(formats))}), {sheet}, "
+          "parts.png, uv_layout.png, turntable.mp4 and expressions.mp4")  # fmt: skip
     return 0
 
 
-def _parts_pictures(model, out: Path, size: int, frame: dict) -> None:
+def _camera(model, yaw: float, size: int):
+    """A camera at ``yaw`` degrees that frames the model's template (same scale for every head)."""
+    from stylemm.render import orbit_camera
+
+    template = model.template.numpy()
+    centre = (template.min(0) + template.max(0)) / 2
+    fov = 20.0
+    distance = 1.3 * np.ptp(template, axis=0).max() / (2 * np.tan(np.radians(fov) / 2))
+    return orbit_camera([float(yaw)], 5.0, distance=float(distance), target=tuple(centre), width=size, height=size, fov_y=fov)
+
+
+def _parts_pictures(model, gl, out: Path, size: int) -> None:
     """The part labels on the template (front, side, back) and on the UV layout."""
-    from stylemm.preview import contact_sheet, part_palette, render, uv_layout, with_legend
+    from PIL import Image
+
+    from stylemm.preview import contact_sheet, part_palette, uv_layout, with_legend
 
     faces = model.faces.numpy()
     palette = part_palette(len(model.part_names))
     colors = palette[model.part_labels.numpy()[faces[:, 0]]]
-    views = [render(model.template.numpy(), faces, size=size, yaw=yaw, face_colors=colors, **frame) for yaw in (0, 60, 180)]
+    views = [Image.fromarray(gl.render(model.template.numpy(), faces, _camera(model, yaw, size), face_colors=colors))
+             for yaw in (0, 60, 180)]  # fmt: skip
     with_legend(contact_sheet(views, columns=3), model.part_names, palette).save(out / "parts.png")
     if len(model.uvs):
         layout = uv_layout(model.uvs.numpy(), model.uv_faces.numpy(), colors)
         with_legend(layout, model.part_names, palette).save(out / "uv_layout.png")
+
+
+TURNTABLE_FRAMES = 90  # 3 s at 30 fps
+SWEEP_FRAMES = 12  # per transition: neutral -> expression, and back
+
+
+def _videos(model, gl, shape, expressions: dict, out: Path, size: int) -> None:
+    """A turntable of one head, and the same head going through every expression."""
+    from stylemm.glpreview import write_video
+
+    faces = model.faces.numpy()
+    neutral = model(shape=shape)[0].numpy()
+    write_video(out / "turntable.mp4", (gl.render(neutral, faces, _camera(model, yaw, size))
+                                        for yaw in np.linspace(0, 360, TURNTABLE_FRAMES, endpoint=False)))  # fmt: skip
+    frames = []
+    ramp = np.concatenate([np.linspace(0, 1, SWEEP_FRAMES), np.linspace(1, 0, SWEEP_FRAMES)])
+    for expression in expressions.values():
+        if expression is None or len(expression) == 0:
+            continue  # neutral
+        for t in ramp:
+            scaled = {k: t * v for k, v in expression.items()} if isinstance(expression, dict) else t * expression
+            vertices = model(shape=shape, expression=scaled)[0].numpy()
+            frames.append(gl.render(vertices, faces, _camera(model, 20, size)))
+    write_video(out / "expressions.mp4", frames)
 
 
 def _expressions(model, generator) -> dict:
@@ -157,12 +200,6 @@ def _expressions(model, generator) -> dict:
     import torch
 
     return {"neutral": None, **{f"expr{k}": torch.randn(model.expression_dim, generator=generator) for k in range(3)}}
-
-
-def _framing(model) -> dict:
-    """One centre and scale for every picture, so sizes can be compared across heads."""
-    template = model.template.numpy()
-    return {"centre": (template.min(0) + template.max(0)) / 2, "extent": float(np.ptp(template, axis=0).max() * 1.25)}
 
 
 def _convert(args) -> int:
