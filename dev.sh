@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One entry point that sets everything up on a fresh Debian 12 / Python 3.11 machine
 # (Debian packages, a .venv with the CPU build of torch, this project) and then runs:
-#   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb) and a contact sheet to out/samples
+#   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb), pictures and videos to out/samples,
+#                   and procedural skin textures to out/textures
 #   ./dev.sh test   all tests: Python (pytest) and C++ (Catch2 under ASan + UBSan, via ctest)
 # Setting up again is cheap: every step skips what is already there.
 set -euo pipefail
@@ -34,6 +35,7 @@ case "${1:-}" in
     setup
     stylemm-model info
     stylemm-model samples --count 6 --out out/samples
+    stylemm-model textures --count 16 --out out/textures
     ;;
   test)
     setup

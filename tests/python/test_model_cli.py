@@ -55,3 +55,12 @@ def test_bad_arguments_get_a_clear_error(tmp_path, capsys):
     assert main(["info", "--model", "flame"]) == 2
     assert "needs path=" in capsys.readouterr().err
     assert main(["info", "--model", "flame", "--path", str(tmp_path / "missing.pkl")]) == 2
+
+
+def test_textures_writes_maps_and_textured_heads(openhead, tmp_path):
+    out = tmp_path / "textures"
+    assert main(["textures", "--count", "2", "--out", str(out), "--size", "64"]) == 0
+    maps, heads = Image.open(out / "textures.png"), Image.open(out / "textured_heads.png")
+    assert maps.size == (2 * 512, 256) and heads.size == (2 * 64, 64)
+    pixels = np.asarray(heads).astype(int)
+    assert np.abs(pixels[:, :64] - pixels[:, 64:]).mean() > 3  # two different faces

@@ -56,6 +56,13 @@ def _parser() -> argparse.ArgumentParser:
     samples.add_argument("--size", type=int, default=256, help="pixels per picture in the contact sheet")
     samples.set_defaults(run=_samples)
 
+    textures = sub.add_parser("textures", help="write a contact sheet of procedural skin textures and textured heads")
+    textures.add_argument("--count", type=int, default=16, help="number of textures (default: 16)")
+    textures.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    textures.add_argument("--out", type=Path, default=Path("out/textures"), help="output folder (default: out/textures)")
+    textures.add_argument("--size", type=int, default=256, help="pixels per head picture")
+    textures.set_defaults(run=_textures, model="openhead", path=None)
+
     convert = sub.add_parser("convert-flame", help="convert a FLAME .pkl into a plain .npz (no pickle needed afterwards)")
     convert.add_argument("pkl", type=Path)
     convert.add_argument("npz", type=Path)
@@ -200,6 +207,35 @@ def _expressions(model, generator) -> dict:
     import torch
 
     return {"neutral": None, **{f"expr{k}": torch.randn(model.expression_dim, generator=generator) for k in range(3)}}
+
+
+def _textures(args) -> int:
+    import torch
+    from PIL import Image
+
+    from stylemm.glpreview import GLRenderer
+    from stylemm.preview import contact_sheet
+    from stylemm.skin import SkinTextures
+
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    model = _load(args)
+    generator = torch.Generator().manual_seed(args.seed)
+    maps = (SkinTextures(model).sample(args.count, generator).permute(0, 2, 3, 1).numpy() * 255).round().astype("uint8")
+    shapes = torch.randn(args.count, model.shape_dim, generator=generator)
+    gl = GLRenderer(args.size, args.size)
+    faces, uvs, uv_faces = model.faces.numpy(), model.uvs.numpy(), model.uv_faces.numpy()
+    with torch.no_grad():
+        heads = [Image.fromarray(gl.render(model(shape=shape)[0].numpy(), faces, _camera(model, 25, args.size),
+                                           texture=texture, uvs=uvs, uv_faces=uv_faces))
+                 for shape, texture in zip(shapes, maps)]  # fmt: skip
+    gl.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    columns = min(args.count, 4)
+    contact_sheet([Image.fromarray(m) for m in maps], columns).save(args.out / "textures.png")
+    contact_sheet(heads, columns).save(args.out / "textured_heads.png")
+    print(f"wrote {args.out / 'textures.png'} and {args.out / 'textured_heads.png'}")
+    return 0
 
 
 def _convert(args) -> int:

@@ -18,7 +18,7 @@ from stylemm.facemodel.openhead.assets import MakeHumanData, read_target
 from stylemm.facemodel.openhead.crop import crop_head
 from stylemm.facemodel.openhead.uvlayout import repack
 
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2  # 2: even texel density across the small UV islands
 SHAPE_DIM = 100
 SEED = 20260
 DECIMETRES = 0.1  # MakeHuman units -> metres

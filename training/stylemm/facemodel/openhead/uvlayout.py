@@ -33,10 +33,34 @@ def repack(uvs: np.ndarray, uv_faces: np.ndarray, positions: np.ndarray, faces: 
     head_box = _fit(head_pts, (PADDING, PADDING), (ASPECT * HEAD_COLUMN - 2 * PADDING, 1 - 2 * PADDING))
     out = np.zeros_like(points)
     out[island == head] = head_box
+    _even_density(points, new_faces, island, positions, faces, skip=head)
     others = [i for i in np.argsort(-_heights(points, island)) if i != head and sizes[i] > 0]
     _shelf_pack(points, island, others, out, x0=ASPECT * HEAD_COLUMN)
     out[:, 0] /= ASPECT
     return out, new_faces
+
+
+def _even_density(points, uv_faces, island, positions, faces, skip: int) -> None:
+    """Rescale each island (in place) so texels per square metre match across islands.
+
+    MakeHuman gives the eyeballs and teeth tiny islands of their own texture; in one
+    shared texture they would get a handful of texels without this.
+    """
+    uv_area = np.abs(_area2(points[uv_faces]))
+    surface_area = np.linalg.norm(np.cross(*(positions[faces[:, 1:]] - positions[faces[:, :1]]).transpose(1, 0, 2)), axis=-1)
+    face_island = island[uv_faces[:, 0]]
+    for i in np.unique(face_island):
+        if i == skip:
+            continue
+        ratio = np.sqrt(surface_area[face_island == i].sum() / max(uv_area[face_island == i].sum(), 1e-12))
+        members = island == i
+        points[members] = points[members].mean(0) + (points[members] - points[members].mean(0)) * ratio
+
+
+def _area2(tri: np.ndarray) -> np.ndarray:
+    """Twice the signed area of (..., 3, 2) triangles."""
+    u, v = tri[..., 1, :] - tri[..., 0, :], tri[..., 2, :] - tri[..., 0, :]
+    return u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]
 
 
 def _islands(uv_faces: np.ndarray, n: int) -> np.ndarray:
