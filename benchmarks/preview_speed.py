@@ -7,26 +7,15 @@ vs drawing the same frame with the differentiable CPU renderer (forward only), i
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
 from stylemm.facemodel import load
 from stylemm.glpreview import GLRenderer
 from stylemm.render import MeshRenderer, orbit_camera
+from timing import median_ms  # benchmarks/timing.py
 
 SIZE = 512
-
-
-def median_ms(step, runs: int) -> float:
-    step()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:

@@ -12,26 +12,14 @@ DEODR is optional: pip install deodr==0.2.3 typing_extensions
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-
 import numpy as np
 import torch
 
 from stylemm.facemodel import load
 from stylemm.render import MeshRenderer, orbit_camera
+from timing import median_ms  # benchmarks/timing.py
 
 SIZE = 256
-
-
-def median_ms(step, runs: int) -> float:
-    step()  # warm-up
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def ours(model, batch: int, textured: bool):
