@@ -80,6 +80,8 @@ def test_videos_decode_with_the_frames_written(gl, openhead, tmp_path):
 def test_a_camera_of_another_size_is_refused(gl, openhead):
     with pytest.raises(ValueError, match="camera is 64x64"):
         gl.render(openhead.template.numpy(), openhead.faces.numpy(), orbit_camera([0.0], width=64, height=64))
+    with pytest.raises(ValueError, match="single eye position"):
+        gl.render(openhead.template.numpy(), openhead.faces.numpy(), orbit_camera([0.0, 90.0], width=SIZE, height=SIZE))
 
 
 def test_a_missing_opengl_gets_a_clear_error(monkeypatch):

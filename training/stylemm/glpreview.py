@@ -8,6 +8,7 @@ preview and a training render of the same scene line up.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from stylemm.fileio import atomic_path
 from stylemm.render.camera import Camera
@@ -75,6 +76,8 @@ class GLRenderer:
         with glTF's top-left UV origin. Smooth shading from area-weighted vertex normals."""
         if (camera.width, camera.height) != (self.width, self.height):
             raise ValueError(f"camera is {camera.width}x{camera.height} but this renderer draws {self.width}x{self.height}")
+        if torch.atleast_2d(camera.eye).shape[0] != 1:
+            raise ValueError("GLRenderer.render draws one view: pass a camera with a single eye position")
         vertices = np.asarray(vertices, dtype=np.float32)
         faces = np.asarray(faces, dtype=np.int64)
         corners = faces.reshape(-1)
