@@ -1,40 +1,68 @@
 """StyleMM runtime: evaluate exported stylized face models with numpy + onnxruntime.
 
-Never imports torch. The native core (C++, ``stylemm_runtime._native``) is used where
-it was built; the numpy reference path works everywhere.
+Never imports torch. The native core (C++, ``stylemm_runtime._native``) is used where it
+was built; ``stylemm_runtime.skinning`` (numpy) is the reference path and works everywhere,
+so this package imports even without a native build.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _distribution_version
 
 try:
-    __version__ = version("stylemm")
-except PackageNotFoundError:  # running from a source tree
+    __version__ = _distribution_version("stylemm")
+except PackageNotFoundError:  # a source tree on sys.path, not installed
     __version__ = "0.0.0"
+
+_INSTALL_HINT = (
+    "reinstall with `pip install .` (needs cmake, a C++17 compiler and Eigen: apt-get install libeigen3-dev)"
+)
+_native_module = None
 
 
 def native():
-    """The native core module, checked against the header it was compiled with.
+    """The native core module, checked against the versions it must match.
 
-    Raises ImportError with the fix when this installation has no native build.
+    Imported on first use rather than with the package, so the numpy path keeps working
+    where there is no native build. Raises ImportError naming the fix when the module is
+    missing or does not match.
     """
+    global _native_module
+    if _native_module is None:
+        try:
+            from stylemm_runtime import _native
+        except ImportError as e:
+            raise ImportError(f"stylemm_runtime._native is not built in this installation; {_INSTALL_HINT}") from e
+        _check_versions(_native)
+        _native_module = _native
+    return _native_module
+
+
+def has_native() -> bool:
+    """Whether a native core that matches this package is available."""
     try:
-        from stylemm_runtime import _native
-    except ImportError as e:
+        native()
+    except ImportError:
+        return False
+    return True
+
+
+def _check_versions(module) -> None:
+    # The library must be the version its header said (MuJoCo's mj_version() habit) ...
+    if module.version() != module.HEADER_VERSION:
         raise ImportError(
-            "stylemm_runtime._native is not built in this installation; reinstall with "
-            "`pip install .` (needs cmake, a C++17 compiler and Eigen: see README)"
-        ) from e
-    expected = packed_version(__version__)
-    if _native.version() != expected:
-        # A stale build left behind by an editable install, for example.
-        raise ImportError(
-            f"stylemm_runtime._native is version {_native.version()} but the package is {__version__} "
-            f"({expected}); rebuild it with `pip install .`"
+            f"stylemm_runtime._native links library version {module.version()} but was compiled against header "
+            f"version {module.HEADER_VERSION}; {_INSTALL_HINT}"
         )
-    return _native
-
-
-def packed_version(text: str) -> int:
-    """'1.2.3' -> 10203, the packing of STYLEMM_VERSION in stylemm.h."""
-    major, minor, patch = (int(part) for part in text.split(".")[:3])
-    return major * 10000 + minor * 100 + patch
+    # ... and a build left behind by an earlier install must not pass for this package.
+    # Skipped when the package metadata is unknown (running from a source tree).
+    match = re.match(r"(\d+)\.(\d+)(?:\.(\d+))?", __version__)
+    if __version__ != "0.0.0" and match:
+        major, minor, patch = (int(part or 0) for part in match.groups())
+        if major * 10000 + minor * 100 + patch != module.version():
+            raise ImportError(
+                f"stylemm_runtime._native is version {module.__version__} but the stylemm package is "
+                f"{__version__}; {_INSTALL_HINT}"
+            )
