@@ -27,7 +27,7 @@ setup() {
   . .venv/bin/activate
   python -c "import torch" 2>/dev/null || pip install -q "$TORCH"
   pip show anny >/dev/null 2>&1 || pip install -q --no-deps "$ANNY"
-  pip install -q -e ".[train,dev,landmarks]"
+  pip install -q -e ".[train,export,dev,landmarks]"
 }
 
 case "${1:-}" in

@@ -6,7 +6,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from flame_fixture import N_EXPR, N_SHAPE, synthetic_flame, write_flame_pickle
 from stylemm.facemodel import FaceModel

@@ -3,7 +3,6 @@
 import imageio.v3 as iio
 import numpy as np
 import pytest
-import torch
 
 from stylemm.glpreview import GLRenderer, write_video
 from stylemm.render import MeshRenderer, orbit_camera

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,3 +27,9 @@ def atomic_write(path, mode: str = "wb"):
     """Open a temp file beside ``path``; rename it over ``path`` only if the block succeeds."""
     with atomic_path(path) as tmp, open(tmp, mode) as f:
         yield f
+
+
+def write_json(path, data) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    with atomic_write(path, "w") as f:
+        json.dump(data, f, indent=2)

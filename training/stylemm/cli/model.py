@@ -2,6 +2,7 @@
 
   stylemm-model info
   stylemm-model samples --count 8 --out out/samples
+  stylemm-model textures --count 16 --out out/textures
   stylemm-model convert-flame generic_model.pkl flame.npz
 """
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ImportError, RuntimeError) as e:  # bad input or a missing piece: say which
         print(f"stylemm-model: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,0 +1,78 @@
+"""G_src in one run: milliseconds per texture for the procedural family it was trained on,
+the shipped generator (torch and ONNX Runtime), and the same architecture at 512 x 256;
+then the shipped quality report.
+
+    python benchmarks/texgen.py [--runs 9] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import warnings
+from pathlib import Path
+
+import onnxruntime
+import torch
+
+from stylemm import load_pretrained
+from stylemm.facemodel import load
+from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm.skin import SkinTextures
+from timing import median_ms  # benchmarks/timing.py
+
+
+class _Textures(torch.nn.Module):
+    def __init__(self, generator: TextureGenerator):
+        super().__init__()
+        self.generator = generator
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator.texture(z, noise="const")
+
+
+def onnx_session(generator: TextureGenerator, folder: Path, threads: int) -> onnxruntime.InferenceSession:
+    path = folder / f"texgen-{generator.config.height}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Textures(generator), (torch.randn(1, generator.config.z_dim),), str(path), input_names=["z"],
+                          output_names=["texture"], dynamic_axes={"z": {0: "batch"}}, dynamo=False)  # fmt: skip
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=9)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    networks = load_pretrained("openhead")
+    shipped = networks.texture_generator
+    wide = TextureGenerator(TexGenConfig(**{**vars(shipped.config), "height": 256})).eval()  # same widths, 512 x 256
+    model = load("openhead")
+    rows = []
+    for generator in (shipped, wide):
+        h = generator.config.height
+        family, g = SkinTextures(model, h, 2 * h), torch.Generator().manual_seed(0)
+        rows.append((f"procedural family {2 * h}x{h}", median_ms(lambda: family.sample(1, g), args.runs)))
+        z = torch.randn(1, generator.config.z_dim)
+        with torch.no_grad():
+            rows.append((f"G_src torch {2 * h}x{h}", median_ms(lambda: generator.texture(z), args.runs)))
+        with tempfile.TemporaryDirectory() as folder:
+            session = onnx_session(generator, Path(folder), args.threads)
+            feed = {"z": z.numpy()}
+            rows.append((f"G_src onnxruntime {2 * h}x{h}", median_ms(lambda: session.run(None, feed), args.runs)))
+    print(f"ms per texture, batch 1, {args.threads} threads, median of {args.runs} (the 512x256 G_src is untrained: cost only)")
+    for name, ms in rows:
+        print(f"  {name:<32} {ms:8.2f}")
+    for resolution in (0, 3):
+        family_ms, torch_ms, onnx_ms = (ms for _, ms in rows[resolution : resolution + 3])
+        print(f"  {rows[resolution][0].split()[-1]}: procedural / G torch = {family_ms / torch_ms:.1f}, G torch / G onnxruntime = {torch_ms / onnx_ms:.1f}")
+    print("shipped quality report:", json.dumps(networks.evaluation["texgen"], indent=2))
+
+
+if __name__ == "__main__":
+    main()

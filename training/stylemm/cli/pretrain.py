@@ -1,0 +1,112 @@
+"""`stylemm-pretrain`: train the source networks on a source model.
+
+  stylemm-pretrain deformer --model openhead --out runs/deformer-openhead [--resume]
+  stylemm-pretrain texture --model openhead --out runs/texgen-openhead [--resume]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from stylemm.fileio import atomic_path, write_json
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"stylemm-pretrain: error: {e}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    from stylemm.distill import TrainOptions
+    from stylemm.nets.deformer import DeformerConfig
+    from stylemm.nets.texgen import TexGenConfig
+    from stylemm.texture_gan import GanOptions
+
+    parser = argparse.ArgumentParser(prog="stylemm-pretrain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+    deformer = sub.add_parser("deformer", help="distil the source model into D_src (resumable)")
+    deformer.add_argument("--model", default="openhead", choices=["openhead", "flame"])
+    deformer.add_argument("--path", help="FLAME model file, for --model flame")
+    deformer.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, deformer.*, evaluation.json")
+    deformer.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
+    _add_fields(deformer, TrainOptions)
+    _add_fields(deformer, DeformerConfig, prefix="network: ", skip=("shape_dim", "expression_dim"))
+    deformer.set_defaults(run=_deformer)
+
+    texture = sub.add_parser("texture", help="train G_src on the procedural skin textures (resumable)")
+    texture.add_argument("--model", default="openhead", choices=["openhead"], help="source model whose UV layout is used")
+    texture.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, texgen.*, evaluation.json, samples.png")
+    texture.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
+    texture.add_argument("--eval-samples", type=int, default=512, help="textures per set in evaluation.json (default: 512)")
+    _add_fields(texture, GanOptions)
+    _add_fields(texture, TexGenConfig, prefix="network: ")
+    texture.set_defaults(run=_texture)
+    return parser
+
+
+def _add_fields(parser: argparse.ArgumentParser, cls, prefix: str = "", skip: tuple[str, ...] = ()) -> None:
+    """One --option per dataclass field, typed and defaulted from it."""
+    for f in fields(cls):
+        if f.name in skip:
+            continue
+        flag = f"--{f.name.replace('_', '-')}"
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=f"{prefix}(default: {f.default})")
+        else:
+            parser.add_argument(flag, type=type(f.default), default=f.default, help=f"{prefix}(default: {f.default})")
+
+
+def _values(args, cls, **fixed):
+    return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if f.name not in fixed}, **fixed)
+
+
+def _deformer(args) -> int:
+    from stylemm.distill import TrainOptions, evaluate, train_deformer
+    from stylemm.facemodel import load
+    from stylemm.nets.deformer import DeformerConfig
+
+    model = load(args.model, **({"path": args.path} if args.path else {}))
+    config = _values(args, DeformerConfig, shape_dim=model.shape_dim, expression_dim=model.expression_dim)
+    options = _values(args, TrainOptions)
+    _record_command(args.out, options, config)
+    deformer = train_deformer(model, config, args.out, options, resume=args.resume)
+    report = evaluate(deformer, model)
+    write_json(args.out / "evaluation.json", report)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _texture(args) -> int:
+    from stylemm.facemodel import load
+    from stylemm.nets.texgen import TexGenConfig
+    from stylemm.texture_gan import GanOptions, train_texture_gan
+    from stylemm.texture_quality import evaluate, sample_sheet
+
+    model = load(args.model)
+    config, options = _values(args, TexGenConfig), _values(args, GanOptions)
+    _record_command(args.out, options, config)
+    generator = train_texture_gan(model, config, args.out, options, resume=args.resume)
+    with atomic_path(args.out / "samples.png") as tmp:
+        sample_sheet(generator).save(tmp, format="PNG")
+    report = evaluate(generator, model, options.seed, options.dataset_size, count=args.eval_samples, cache=args.out)
+    write_json(args.out / "evaluation.json", report)
+    print(json.dumps(report, indent=2))
+    print(f"wrote {args.out / 'texgen.safetensors'}, samples.png (64 samples) and evaluation.json")
+    return 0
+
+
+def _record_command(out: Path, options, config) -> None:
+    """How this run was started, so that anyone can repeat it."""
+    write_json(out / "command.json", {"argv": sys.argv, "options": vars(options), "config": vars(config)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

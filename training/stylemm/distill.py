@@ -1,0 +1,137 @@
+"""Distil a linear source model (OpenHead, FLAME) into the deformation network D_src.
+
+Training runs under Hugging Face Accelerate (one process here; several GPUs or nodes by
+launch configuration), checkpoints every few minutes into ``<out>/checkpoint`` and
+resumes from it bit for bit: the parameter stream and the step count are checkpointed
+with the model and optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from stylemm.checkpoint import Checkpointer, Progress
+from stylemm.nets.deformer import Deformer, DeformerConfig
+
+HELD_OUT_SEED = 987654321
+
+
+class ParameterStream:
+    """Random (shape, expression) pairs the way LeGO samples them, from its own generator.
+
+    Shapes ~ N(0, s^2) with s drawn per sample up to 1.25 (the identity space is
+    standardised, so s = 1 are ordinary people); expressions are sparse, mostly mild,
+    left/right units often moving together, and now and then many units at once.
+    """
+
+    def __init__(self, model, seed: int):
+        self.shape_dim, self.expression_dim = model.shape_dim, model.expression_dim
+        self.bounded = model.expression_range is not None
+        self.partner = _left_right_partners(model.expression_names)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.generator
+        shape = torch.randn(batch, self.shape_dim, generator=g) * (1.25 * torch.rand(batch, 1, generator=g))
+        if not self.bounded:  # PCA expressions (FLAME): Gaussian like the shape
+            return shape, torch.randn(batch, self.expression_dim, generator=g) * (1.5 * torch.rand(batch, 1, generator=g))
+        active = torch.rand(batch, self.expression_dim, generator=g) < 0.12
+        active |= torch.rand(batch, 1, generator=g) < 0.05  # occasionally everything at once
+        weight = torch.rand(batch, self.expression_dim, generator=g) ** 1.5 * active
+        # Symmetric expressions are common: copy a unit's weight to its mirror half of the time.
+        mirror = torch.rand(batch, self.expression_dim, generator=g) < 0.5
+        weight = torch.where(mirror & (self.partner >= 0), weight[:, self.partner.clamp(min=0)], weight)
+        return shape, weight
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+def _left_right_partners(names: list[str]) -> torch.Tensor:
+    """Index of each expression's mirror unit (eyeBlinkLeft <-> eyeBlinkRight), or -1."""
+    index = {n: i for i, n in enumerate(names)}
+    swap = lambda n: n.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")  # noqa: E731
+    return torch.tensor([index.get(swap(n), -1) if swap(n) != n else -1 for n in names])
+
+
+@dataclass
+class TrainOptions:
+    steps: int = 200_000
+    batch: int = 16
+    vertices_per_step: int = 2048  # per-vertex network: a random subset per step suffices
+    lr: float = 1e-4
+    seed: int = 0
+    checkpoint_minutes: float = 5.0
+    threads: int = 2
+
+
+def train_deformer(model, config: DeformerConfig, out, options: TrainOptions, resume: bool = False,
+                   stop_after: int | None = None, progress_bar: bool = True) -> Deformer:  # fmt: skip
+    """Train D_src to reproduce ``model`` (zero pose); writes ``out``/deformer.* at the end.
+
+    stop_after: return after that many steps of this call (a checkpoint is written), as an
+    interrupted run would; ``resume=True`` continues from the checkpoint.
+    """
+    from accelerate import Accelerator
+    from tqdm import tqdm
+
+    torch.set_num_threads(options.threads)
+    torch.manual_seed(options.seed)
+    out = Path(out)
+    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    deformer = Deformer(config, model.template)
+    optimizer = torch.optim.Adam(deformer.parameters(), lr=options.lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.steps, eta_min=options.lr / 20)
+    deformer, optimizer, scheduler = accelerator.prepare(deformer, optimizer, scheduler)
+    stream, progress = ParameterStream(model, options.seed), Progress()
+    accelerator.register_for_checkpointing(stream, progress)
+    checkpointer = Checkpointer(accelerator, out / "checkpoint", options.checkpoint_minutes)
+    if resume:
+        checkpointer.restore()
+    vertex_generator = torch.Generator()  # reseeded from the step: resumable without storing it
+    done_here = 0
+    bar = tqdm(total=options.steps, initial=progress.step, desc="distilling D_src", unit="step", disable=not progress_bar)
+    while progress.step < options.steps:
+        shape, expression = stream.sample(options.batch)
+        vertex_generator.manual_seed(options.seed + 1 + progress.step)
+        vertices = torch.randperm(model.num_vertices, generator=vertex_generator)[: options.vertices_per_step]
+        with torch.no_grad():
+            target = model(shape=shape, expression=expression)[:, vertices]
+        loss = (deformer(shape, expression, vertices) - target).square().mean()
+        optimizer.zero_grad()
+        accelerator.backward(loss)
+        optimizer.step()
+        scheduler.step()
+        progress.step += 1
+        done_here += 1
+        bar.update(1)
+        bar.set_postfix(rmse_mm=f"{loss.item() ** 0.5 * 1000:.3f}")
+        stopping = bool(stop_after) and done_here >= stop_after
+        checkpointer.maybe_save(force=stopping)
+        if stopping:
+            break
+    bar.close()
+    deformer = accelerator.unwrap_model(deformer)
+    if progress.step >= options.steps:
+        checkpointer.save()
+        deformer.save_pretrained(out)
+    return deformer
+
+
+@torch.no_grad()
+def evaluate(deformer: Deformer, model, count: int = 1000, seed: int = HELD_OUT_SEED, batch: int = 50) -> dict:
+    """Vertex error of D against the source model on held-out samples, in millimetres."""
+    stream = ParameterStream(model, seed)
+    errors = []
+    for start in range(0, count, batch):
+        shape, expression = stream.sample(min(batch, count - start))
+        errors.append((deformer(shape, expression) - model(shape=shape, expression=expression)).norm(dim=-1).flatten())
+    mm = torch.cat(errors) * 1000
+    return {"samples": count, "mean_mm": mm.mean().item(), "p99_mm": mm.quantile(0.99).item(), "max_mm": mm.max().item()}
+
