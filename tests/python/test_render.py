@@ -210,3 +210,13 @@ def test_projected_surface_points_land_on_the_rendered_surface(openhead):
     xy = project_points(openhead.template[None], openhead.faces, triangles, torch.full((20, 3), 1 / 3), camera)[0]
     hit = out.triangle[0, xy[:, 1].long(), xy[:, 0].long()]
     assert (hit >= 0).all()
+
+
+def test_auto_backend_renders_cpu_tensors_with_the_cpu_path_and_gpu_only_backends_say_why():
+    faces = torch.tensor([[0, 1, 2]])
+    renderer = MeshRenderer(faces)
+    assert renderer.backend(torch.device("cpu")).name == "cpu"
+    with pytest.raises(RuntimeError, match="NVIDIA GPU.*use backend='cpu'"):
+        MeshRenderer(faces, backend="nvdiffrast").backend(torch.device("cpu"))
+    with pytest.raises(ValueError, match="backend must be one of"):
+        MeshRenderer(faces, backend="pytorch3d")

@@ -20,6 +20,7 @@ CHUNK_PAIRS = 1 << 21
 class Rasterization:
     triangle: torch.Tensor  # (B, H, W) int64 triangle index, -1 for background
     depth: torch.Tensor  # (B, H, W) NDC depth of the visible surface, +inf for background
+    native: torch.Tensor | None = None  # a GPU backend's own raster output, for its antialiasing
 
     @property
     def mask(self) -> torch.Tensor:

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from stylemm.render.antialias import antialias, edge_neighbours
+from stylemm.render.backends import check_backend, make_backend
 from stylemm.render.camera import Camera
-from stylemm.render.rasterize import Rasterization, barycentrics, interpolate, rasterize
+from stylemm.render.rasterize import Rasterization, interpolate
 
 AMBIENT = 0.35
 
@@ -45,10 +45,13 @@ class MeshRenderer:
     """Renders one mesh topology (faces fixed) with any vertices, cameras and textures."""
 
     def __init__(self, faces: torch.Tensor, uvs: torch.Tensor | None = None, uv_faces: torch.Tensor | None = None,
-                 part_labels: torch.Tensor | None = None, num_parts: int | None = None):  # fmt: skip
+                 part_labels: torch.Tensor | None = None, num_parts: int | None = None, backend: str = "auto"):  # fmt: skip
+        """backend: 'auto' (nvdiffrast for CUDA tensors where installed, else 'cpu'), 'cpu' or
+        'nvdiffrast' (see stylemm.render.backends); the outputs are the same either way."""
         self.faces = faces.long()
         self.uvs, self.uv_faces = uvs, None if uv_faces is None else uv_faces.long()
-        self.neighbours = edge_neighbours(self.faces)
+        self._backends = {}  # per device, made on first use
+        self.backend_name = check_backend(backend)
         self.parts_onehot = None
         if part_labels is not None:
             self.parts_onehot = torch.nn.functional.one_hot(part_labels.long(), num_parts or int(part_labels.max()) + 1).float()
@@ -56,17 +59,17 @@ class MeshRenderer:
     def __call__(self, vertices: torch.Tensor, camera: Camera, texture: torch.Tensor | None = None,
                  color: torch.Tensor | None = None, background: float = 1.0) -> Render:  # fmt: skip
         """vertices (B, N, 3); texture (B or 1, 3, Ht, Wt) needs uvs; color (3,) or (B, N, 3)."""
+        backend = self.backend(vertices.device)
         clip = camera.to_clip(vertices)
         pixels = camera.to_pixels(clip)
-        raster = rasterize(pixels.detach(), (clip[..., 2] / clip[..., 3]).detach(), self.faces, camera.height, camera.width)
-        weights = barycentrics(pixels, clip[..., 3], self.faces, raster)
+        raster, weights = backend.rasterize(clip, pixels, camera.height, camera.width)
         mask = raster.mask[..., None].to(vertices.dtype)
         normals = torch.nn.functional.normalize(interpolate(vertex_normals(vertices, self.faces), self.faces, raster, weights), dim=-1, eps=1e-12)
         albedo = self._albedo(vertices, raster, weights, texture, color)
         to_camera = torch.nn.functional.normalize(torch.atleast_2d(camera.eye) - torch.atleast_2d(camera.target), dim=-1)
         light = AMBIENT + (1 - AMBIENT) * (normals * to_camera[:, None, None, :].to(normals)).sum(-1, keepdim=True).clamp(min=0)
         shaded = albedo * light * mask + background * (1 - mask)
-        blended = antialias(torch.cat([shaded, mask], -1), raster, pixels, self.faces, self.neighbours)
+        blended = backend.antialias(torch.cat([shaded, mask], -1), raster, clip, pixels)
         parts = None
         if self.parts_onehot is not None:
             parts = interpolate(self.parts_onehot[None].to(vertices), self.faces, raster, weights).permute(0, 3, 1, 2)
@@ -80,6 +83,12 @@ class MeshRenderer:
             raster=raster,
             weights=weights,
         )
+
+    def backend(self, device: torch.device):
+        """The backend that renders tensors on ``device``."""
+        if device not in self._backends:
+            self._backends[device] = make_backend(self.backend_name, self.faces, device)
+        return self._backends[device]
 
     def _albedo(self, vertices, raster, weights, texture, color) -> torch.Tensor:
         if texture is not None:
