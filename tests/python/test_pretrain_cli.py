@@ -22,3 +22,27 @@ def test_a_run_writes_weights_report_and_checkpoint(openhead, tmp_path, capsys):
 def test_resuming_a_missing_run_is_a_clear_error(openhead, tmp_path, capsys):
     assert main(["deformer", "--out", str(tmp_path / "none"), "--resume", *TINY]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+TINY_TEXTURE = ["--steps", "2", "--batch", "2", "--dataset-size", "8", "--threads", "1", "--height", "16", "--z-dim", "8",
+                "--w-dim", "8", "--mapping-layers", "1", "--channel-base", "16", "--channel-max", "4", "--eval-samples", "16"]  # fmt: skip
+
+
+def test_two_finished_runs_ship_into_a_loadable_package_folder(openhead, tmp_path, monkeypatch, capsys):
+    import stylemm.pretrained as pretrained
+
+    assert main(["deformer", "--out", str(tmp_path / "d"), *TINY]) == 0
+    assert main(["texture", "--out", str(tmp_path / "t"), *TINY_TEXTURE]) == 0
+    target = pretrained.ship("tiny", tmp_path / "d", tmp_path / "t", root=tmp_path / "weights")
+    assert sorted(p.name for p in target.iterdir()) == sorted(
+        ["deformer.safetensors", "deformer.json", "texgen.safetensors", "texgen.json", "evaluation.json", "provenance.json"])  # fmt: skip
+    monkeypatch.setattr(pretrained, "ROOT", tmp_path / "weights")
+    networks = pretrained.load_pretrained("tiny")
+    assert networks.evaluation["deformer"]["samples"] == 1000 and networks.evaluation["texgen"]["samples"] == 16
+    assert networks.provenance["texgen"]["options"]["steps"] == 2
+
+
+def test_shipping_an_unfinished_run_names_the_missing_files(tmp_path, capsys):
+    (tmp_path / "d").mkdir()
+    assert main(["ship", "--deformer", str(tmp_path / "d"), "--texture", str(tmp_path / "t")]) == 2
+    assert "deformer.safetensors" in capsys.readouterr().err

@@ -64,6 +64,11 @@ def to_signed(textures: torch.Tensor) -> torch.Tensor:
     return textures.float() / 127.5 - 1
 
 
+def _mean_texture(pool: torch.Tensor) -> torch.Tensor:
+    total = sum(chunk.double().sum(0) for chunk in pool.split(256))
+    return to_signed(total / len(pool)).float()
+
+
 class LatentStream:
     """Latents and pool indices from their own generator, checkpointed with the run."""
 
@@ -116,6 +121,7 @@ def train_texture_gan(model, config: TexGenConfig, out, options: GanOptions, res
     pool = texture_pool(model, config.height, options.dataset_size, options.seed, cache=out, progress_bar=progress_bar)
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     generator, discriminator = TextureGenerator(config), Discriminator(config)
+    generator.mean_texture.copy_(_mean_texture(pool))  # from the pool: the same on resume
     average = copy.deepcopy(generator).eval().requires_grad_(False)
     # Lazy R1 runs every r1_every steps, so the discriminator's Adam is slowed to match (StyleGAN2).
     lazy = options.r1_every / (options.r1_every + 1)

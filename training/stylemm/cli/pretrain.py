@@ -2,6 +2,7 @@
 
   stylemm-pretrain deformer --model openhead --out runs/deformer-openhead [--resume]
   stylemm-pretrain texture --model openhead --out runs/texgen-openhead [--resume]
+  stylemm-pretrain ship --deformer runs/deformer-openhead --texture runs/texgen-openhead
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_fields(texture, GanOptions)
     _add_fields(texture, TexGenConfig, prefix="network: ")
     texture.set_defaults(run=_texture)
+
+    ship = sub.add_parser("ship", help="copy two finished runs into the package (stylemm.load_pretrained)")
+    ship.add_argument("--name", default="openhead", help="source model name the networks belong to (default: openhead)")
+    ship.add_argument("--deformer", type=Path, required=True, help="finished `stylemm-pretrain deformer` run folder")
+    ship.add_argument("--texture", type=Path, required=True, help="finished `stylemm-pretrain texture` run folder")
+    ship.set_defaults(run=_ship)
     return parser
 
 
@@ -100,6 +107,14 @@ def _texture(args) -> int:
     write_json(args.out / "evaluation.json", report)
     print(json.dumps(report, indent=2))
     print(f"wrote {args.out / 'texgen.safetensors'}, samples.png (64 samples) and evaluation.json")
+    return 0
+
+
+def _ship(args) -> int:
+    from stylemm.pretrained import ship
+
+    target = ship(args.name, args.deformer, args.texture)
+    print(f"shipped {args.name}: {', '.join(sorted(p.name for p in target.iterdir()))} in {target}")
     return 0
 
 

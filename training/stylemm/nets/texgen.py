@@ -134,6 +134,8 @@ class ToRGB(nn.Module):
     def __init__(self, cin: int, w_dim: int):
         super().__init__()
         self.conv = ModulatedConv(cin, 3, 1, w_dim, demodulate=False)
+        with torch.no_grad():  # start near the mean texture instead of under coloured blobs
+            self.conv.weight.mul_(0.1)
         self.bias = nn.Parameter(torch.zeros(3))
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -158,6 +160,9 @@ class TextureGenerator(nn.Module):
             layers += [StyledLayer(cin, cout, config.w_dim, h, up=True), StyledLayer(cout, cout, config.w_dim, h, up=False)]
             to_rgb.append(ToRGB(cout, config.w_dim))
         self.layers, self.to_rgb = nn.ModuleList(layers), nn.ModuleList(to_rgb)
+        # The training family's mean texture: the layout is fixed, so G models the deviations
+        # from it and its capacity goes to tone and detail, not to finding where the lips are.
+        self.register_buffer("mean_texture", torch.zeros(3, config.height, config.width))
 
     def synthesis(self, w: torch.Tensor, noise: str = "random") -> torch.Tensor:
         """w (B, w_dim) -> image; every layer gets the same w (no style mixing at inference)."""
@@ -170,7 +175,7 @@ class TextureGenerator(nn.Module):
             x = self.layers[1 + 2 * k](x, w, noise)
             x = self.layers[2 + 2 * k](x, w, noise)
             image = F.interpolate(image, scale_factor=2, mode="bilinear", align_corners=False) + to_rgb(x, w)
-        return image
+        return image + self.mean_texture
 
     def forward(self, z: torch.Tensor, truncation: float = 1.0, noise: str = "random") -> torch.Tensor:
         _check_latent(z, self.config.z_dim)
