@@ -82,7 +82,7 @@ class Deformer(nn.Module):
         code = torch.cat([self.shape_encoder(shape), self.expression_encoder(expression)], dim=-1)
         params = self.hyper(code)  # (B, P)
         base = self.template if vertices is None else self.template[vertices]
-        h = ((base - self.centre) / self.scale).expand(len(code), -1, -1)
+        h = ((base - self.centre) / self.scale).expand(code.shape[0], -1, -1)  # not len(): a free batch in ONNX
         offset = 0
         shapes = self.config.layer_shapes()
         for k, (fan_in, fan_out) in enumerate(shapes):

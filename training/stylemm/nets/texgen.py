@@ -104,7 +104,7 @@ class ModulatedConv(nn.Module):
         weight = self.weight * self.scale
         x = F.conv2d(x * style[:, :, None, None], weight, padding=weight.shape[-1] // 2)
         if self.demodulate:  # the output's expected scale, as if the style were in the weight
-            norm = torch.rsqrt(torch.einsum("oikl,bi->bo", weight.square(), style.square()) + 1e-8)
+            norm = torch.rsqrt(style.square() @ weight.square().sum([2, 3]).T + 1e-8)  # (B, cout)
             x = x * norm[:, :, None, None]
         return x
 
