@@ -22,6 +22,13 @@ _INSTALL_HINT = (
 _native_module = None
 
 
+def load(path, providers: list[str] | None = None):
+    """Open a bundle (directory or .smm) written by stylemm-export: a stylemm_runtime.model.Model."""
+    from stylemm_runtime.model import Model
+
+    return Model(path, providers)
+
+
 def native():
     """The native core module, checked against the versions it must match.
 

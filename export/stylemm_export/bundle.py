@@ -1,0 +1,128 @@
+"""Writing a StyleMM bundle (format v1, docs/bundle-format.md).
+
+Everything is written into a staging directory beside the target, checked against the
+JSON schema and read back through the runtime's reader, and only then renamed into
+place (or zipped into a temp file that is renamed), so a bundle is either complete or
+absent. An existing bundle is replaced only with ``overwrite=True``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from stylemm_export import __version__
+from stylemm_export.onnx_export import OPSET, export_deformer, export_texture_generator
+from stylemm_runtime.bundle import FORMAT, FORMAT_VERSION, MANIFEST, Bundle
+
+SCHEMA = Path(__file__).with_name("manifest.schema.json")
+
+
+def write_bundle(out, model, deformer, texture_generator, style: str, prompt: str | None = None,
+                 overwrite: bool = False) -> Path:  # fmt: skip
+    """Write ``model`` (a source FaceModel: topology, rig) with the networks of ``style``
+    to ``out``: a directory, or a single file when ``out`` ends in .smm."""
+    out = Path(out)
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True (--force) to replace it")
+    staging = out.with_name(f".{out.name}.{os.getpid()}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        arrays = _write_arrays(staging, model)
+        export_deformer(deformer, staging / "deformer.onnx")
+        export_texture_generator(texture_generator, staging / "texture.onnx")
+        manifest = _manifest(staging, model, texture_generator, style, prompt, arrays)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+        validate_manifest(manifest)
+        Bundle(staging)  # the runtime's own checks, before anything is in place
+        _move_into_place(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out
+
+
+def validate_manifest(manifest: dict) -> None:
+    """Check a manifest against manifest.schema.json (raises jsonschema.ValidationError)."""
+    import jsonschema
+
+    jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
+
+
+def _write_arrays(folder: Path, model) -> dict:
+    """The template mesh and rig as raw little-endian binaries; returns their manifest entries."""
+    tensors = {
+        "template": (model.template, "float32"),
+        "faces": (model.faces, "int32"),
+        "uvs": (model.uvs, "float32"),
+        "uv_faces": (model.uv_faces, "int32"),
+        "part_labels": (model.part_labels, "int32"),
+        "skin_weights": (model.lbs_weights, "float32"),
+        "joint_regressor": (model.joint_regressor, "float32"),
+        "expression_bases": (model.exprdirs, "float32"),
+    }
+    entries = {}
+    for name, (tensor, dtype) in tensors.items():
+        array = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.dtype(dtype).newbyteorder("<"))
+        (folder / f"{name}.bin").write_bytes(array.tobytes())
+        entries[name] = {"file": f"{name}.bin", "dtype": dtype, "shape": list(array.shape)}
+    return entries
+
+
+def _manifest(folder: Path, model, texture_generator, style: str, prompt: str | None, arrays: dict) -> dict:
+    height = texture_generator.config.height
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "style": style,
+        "prompt": prompt,
+        "source_model": model.name,
+        "created_by": f"stylemm-export {__version__}",
+        "units": "metres, +Y up, +Z towards the viewer (glTF)",
+        "mesh": {"vertices": model.num_vertices, "triangles": len(model.faces), "uv_vertices": len(model.uvs)},
+        "parameters": {
+            "shape": {"dim": model.shape_dim, "distribution": "standard normal"},
+            "expression": {"names": list(model.expression_names),
+                           "range": None if model.expression_range is None else list(model.expression_range)},  # fmt: skip
+            "pose": {"joints": list(model.joint_names), "form": "axis-angle, radians, local to the parent"},
+            "texture_z": {"dim": texture_generator.config.z_dim, "distribution": "standard normal"},
+        },
+        "joints": {"names": list(model.joint_names), "parents": list(model.parents)},
+        "parts": list(model.part_names),
+        "arrays": arrays,
+        "networks": {
+            "deformer": {"file": "deformer.onnx", "opset": OPSET, "inputs": {"shape": ["B", model.shape_dim],
+                         "expression": ["B", model.expression_dim]}, "outputs": {"vertices": ["B", model.num_vertices, 3]}},
+            "texture": {"file": "texture.onnx", "opset": OPSET, "inputs": {"z": ["B", texture_generator.config.z_dim],
+                        "truncation": [1]}, "outputs": {"texture": ["B", 3, height, 2 * height]}},
+        },  # fmt: skip
+        "files": {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(folder.iterdir())},
+    }
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    if out.suffix == ".smm":
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as archive:
+                for path in sorted(staging.iterdir()):
+                    archive.write(path, path.name)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return
+    old = out.with_name(f".{out.name}.{os.getpid()}.old")
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)

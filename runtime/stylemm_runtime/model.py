@@ -1,0 +1,178 @@
+"""A loaded bundle as an animatable model: characters, meshes and textures per frame.
+
+``exact`` evaluation: the bundle's ``deformer.onnx`` in ONNX Runtime gives the unposed
+mesh for (shape, expression); pose is then applied by linear blend skinning about joints
+regressed from the character's neutral mesh (the same rule as the training side's LBS).
+A Model is immutable after loading, so threads can share it; ONNX Runtime sessions are
+safe to run concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import onnxruntime
+
+from stylemm_runtime import skinning
+from stylemm_runtime.bundle import Bundle, BundleError
+
+
+class Model:
+    def __init__(self, path, providers: list[str] | None = None):
+        self.bundle = Bundle(path)
+        try:
+            self._read(self.bundle.manifest)
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, BundleError):
+                raise
+            raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None
+        providers = providers or ["CPUExecutionProvider"]
+        self._deformer, self._texture = (self._session(name, providers) for name in ("deformer", "texture"))
+
+    def _read(self, manifest: dict) -> None:
+        parameters = manifest["parameters"]
+        self.style = manifest.get("style")
+        self.shape_dim = int(parameters["shape"]["dim"])
+        self.expression_names = list(parameters["expression"]["names"])
+        self.expression_range = parameters["expression"].get("range")
+        self.texture_dim = int(parameters["texture_z"]["dim"])
+        self.joint_names = list(manifest["joints"]["names"])
+        self.parents = np.asarray(manifest["joints"]["parents"], dtype=np.int64)
+        self.faces = self.bundle.array("faces")
+        self.uvs, self.uv_faces = self.bundle.array("uvs"), self.bundle.array("uv_faces")
+        self.template = self.bundle.array("template")
+        self.skin_weights = self.bundle.array("skin_weights")
+        self.joint_regressor = self.bundle.array("joint_regressor")
+        self.part_labels, self.part_names = self.bundle.array("part_labels"), list(manifest["parts"])
+        n, j = len(self.template), len(self.joint_names)
+        expected = {"template": (n, 3), "skin_weights": (n, j), "joint_regressor": (j, n), "parents": (j,)}
+        actual = {"template": self.template.shape, "skin_weights": self.skin_weights.shape,
+                  "joint_regressor": self.joint_regressor.shape, "parents": self.parents.shape}  # fmt: skip
+        for name, shape in expected.items():
+            if tuple(actual[name]) != shape:
+                raise BundleError(f"{self.bundle.path}: {name} has shape {tuple(actual[name])}, expected {shape}")
+        if self.faces.size and (self.faces.min() < 0 or self.faces.max() >= n):
+            raise BundleError(f"{self.bundle.path}: faces index vertices outside 0..{n - 1}")
+
+    @property
+    def num_vertices(self) -> int:
+        return len(self.template)
+
+    @property
+    def providers(self) -> list[str]:
+        """The execution providers really in use (not merely requested)."""
+        return self._deformer.get_providers()
+
+    def character(self, shape=None, texture_z=None, seed: int | None = None, truncation: float = 1.0) -> Character:
+        """A character: identity ``shape`` (K,) and texture latent ``texture_z`` (Z,), either
+        given or drawn from ``seed`` (both zero / the mean face when neither is given)."""
+        rng = None if seed is None else np.random.default_rng(seed)
+        shape = self._vector("shape", shape, self.shape_dim, rng)
+        texture_z = self._vector("texture_z", texture_z, self.texture_dim, rng)
+        return Character(self, shape, texture_z, float(truncation))
+
+    def evaluate(self, shapes, expressions) -> np.ndarray:
+        """Unposed meshes (B, N, 3) for a crowd: shapes (B, K), expressions (B, E)."""
+        shapes = _finite("shapes", shapes, (None, self.shape_dim))
+        expressions = _finite("expressions", expressions, (len(shapes), len(self.expression_names)))
+        return self._deformer.run(None, {"shape": shapes, "expression": expressions})[0]
+
+    def expression_vector(self, expression) -> np.ndarray:
+        """(E,) weights from None, a mapping {name: weight} or an array."""
+        if expression is None:
+            return np.zeros(len(self.expression_names), np.float32)
+        if isinstance(expression, Mapping):
+            unknown = sorted(set(expression) - set(self.expression_names))
+            if unknown:
+                raise ValueError(f"unknown expression name(s) {unknown}; this bundle has {self.expression_names}")
+            vector = np.zeros(len(self.expression_names), np.float32)
+            for name, value in expression.items():
+                vector[self.expression_names.index(name)] = _finite(f"expression['{name}']", value, ())
+            return vector
+        return _finite("expression", expression, (len(self.expression_names),))
+
+    def pose_rotations(self, pose) -> np.ndarray:
+        """(J, 3, 3) local rotations from None or {joint name: axis-angle (3,)}."""
+        axis_angle = np.zeros((len(self.joint_names), 3))
+        if pose is not None:
+            if not isinstance(pose, Mapping):
+                raise ValueError(f"pose must be a mapping {{joint name: axis-angle (3,)}} over {self.joint_names}")
+            unknown = sorted(set(pose) - set(self.joint_names))
+            if unknown:
+                raise ValueError(f"unknown joint(s) {unknown}; this bundle has {self.joint_names}")
+            for name, value in pose.items():
+                axis_angle[self.joint_names.index(name)] = _finite(f"pose['{name}']", value, (3,))
+        return skinning.rodrigues(axis_angle)
+
+    def _session(self, name: str, providers: list[str]) -> onnxruntime.InferenceSession:
+        entry = self.bundle.manifest["networks"].get(name)
+        if entry is None:
+            raise BundleError(f"{self.bundle.path}: the manifest has no '{name}' network")
+        try:
+            return onnxruntime.InferenceSession(self.bundle.file_bytes(entry["file"]), providers=providers)
+        except Exception as e:  # onnxruntime raises its own exception types for unreadable models
+            raise BundleError(f"{self.bundle.path}: {entry['file']} is not a loadable ONNX model ({e})") from None
+
+    @staticmethod
+    def _vector(name: str, value, dim: int, rng) -> np.ndarray:
+        if value is not None:
+            return _finite(name, value, (dim,))
+        return (rng.standard_normal(dim) if rng is not None else np.zeros(dim)).astype(np.float32)
+
+
+class Character:
+    """One identity and texture of a Model; ``mesh(expression, pose)`` per frame."""
+
+    def __init__(self, model: Model, shape: np.ndarray, texture_z: np.ndarray, truncation: float):
+        self.model, self.shape, self.texture_z, self.truncation = model, shape, texture_z, truncation
+        neutral = model.evaluate(shape[None], np.zeros((1, len(model.expression_names)), np.float32))[0]
+        self.rest_joints = model.joint_regressor @ neutral.astype(np.float64)  # joints follow identity, not expression
+        self._texture = None
+
+    @property
+    def faces(self) -> np.ndarray:
+        return self.model.faces
+
+    @property
+    def uvs(self) -> np.ndarray:
+        return self.model.uvs
+
+    def mesh(self, expression=None, pose=None) -> np.ndarray:
+        """Posed vertices (N, 3) float32; expression by name or as an (E,) array, pose by joint."""
+        weights = self.model.expression_vector(expression)
+        vertices = self.model.evaluate(self.shape[None], weights[None])[0]
+        if pose is None:
+            return vertices
+        transforms = skinning.joint_transforms(self.rest_joints, self.model.parents, self.model.pose_rotations(pose))
+        return skinning.skin(vertices, self.model.skin_weights, transforms).astype(np.float32)
+
+    def normals(self, vertices: np.ndarray) -> np.ndarray:
+        """Area-weighted unit vertex normals (N, 3) of a mesh from ``mesh()``."""
+        corners = vertices[self.model.faces]
+        face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+        normals = np.zeros_like(vertices)
+        for k in range(3):
+            np.add.at(normals, self.model.faces[:, k], face_normals)
+        return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+    def texture(self) -> np.ndarray:
+        """The character's texture (H, W, 3) uint8, made once and kept."""
+        if self._texture is None:
+            feed = {"z": self.texture_z[None], "truncation": np.array([self.truncation], np.float32)}
+            image = self.model._texture.run(None, feed)[0][0]
+            self._texture = (image.transpose(1, 2, 0) * 255).round().astype(np.uint8)
+        return self._texture
+
+
+def _finite(name: str, value, shape: tuple) -> np.ndarray:
+    """value as float32 of ``shape`` (None = any size), all finite; else a ValueError naming it."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numbers, got dtype {array.dtype}")
+    if array.ndim != len(shape) or any(s is not None and a != s for a, s in zip(array.shape, shape)):
+        wanted = ", ".join("B" if s is None else str(s) for s in shape)
+        raise ValueError(f"{name} must have shape ({wanted}), got {array.shape}")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or Inf; pass finite numbers")
+    return array.astype(np.float32)

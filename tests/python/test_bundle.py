@@ -1,0 +1,165 @@
+"""Bundle v1: written atomically by stylemm_export, read and checked by stylemm_runtime,
+which animates it like the torch networks do, without importing torch."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+
+import stylemm_runtime
+from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
+from stylemm.nets.deformer import Deformer, DeformerConfig
+from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm_export.bundle import write_bundle
+from stylemm_runtime.bundle import BundleError
+
+
+@pytest.fixture(scope="module")
+def networks(openhead):
+    torch.manual_seed(0)
+    deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
+                                       expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
+    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
+    with torch.no_grad():
+        for p in list(deformer.parameters()) + list(generator.parameters()):
+            p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, which would hide mistakes
+    return deformer.eval(), generator.eval()
+
+
+@pytest.fixture(scope="module")
+def bundle_path(openhead, networks, tmp_path_factory):
+    return write_bundle(tmp_path_factory.mktemp("bundles") / "test.smm", openhead, *networks, style="test", prompt="a test")
+
+
+def _torch_mesh(openhead, deformer, shape, expression, pose):
+    """What the training side computes: D, then LBS about joints regressed from D's neutral."""
+    with torch.no_grad():
+        shape = torch.as_tensor(shape)[None]
+        vertices = deformer(shape, torch.as_tensor(expression)[None])
+        rest_joints = openhead.joint_regressor @ deformer(shape, torch.zeros(1, openhead.expression_dim))[0]
+        _, transforms = joint_transforms(rest_joints[None].double(), openhead.parents, rodrigues(torch.as_tensor(pose)[None].double()))
+        return skin(vertices.double(), openhead.lbs_weights.double(), transforms)[0].numpy()
+
+
+def test_runtime_mesh_and_texture_match_the_torch_networks(openhead, networks, bundle_path):
+    deformer, generator = networks
+    model = stylemm_runtime.load(bundle_path)
+    character = model.character(seed=3)
+    expression = {"jawOpen": 0.7, "eyeBlinkLeft": 1.0, "mouthSmileRight": 0.4}
+    pose = {"jaw": [0.25, 0.0, 0.0], "neck": [0.1, 0.3, 0.0], "left_eye": [0.0, 0.2, 0.0]}
+    vertices = character.mesh(expression=expression, pose=pose)
+    weights = model.expression_vector(expression)
+    axis_angle = np.zeros((len(model.joint_names), 3), np.float32)
+    for name, value in pose.items():
+        axis_angle[model.joint_names.index(name)] = value
+    expected = _torch_mesh(openhead, deformer, character.shape, weights, axis_angle)
+    assert vertices.shape == (openhead.num_vertices, 3) and vertices.dtype == np.float32
+    assert np.abs(vertices - expected).max() <= 0.05e-3  # 0.05 mm
+    with torch.no_grad():
+        texture = generator.texture(torch.as_tensor(character.texture_z)[None], noise="const")[0]
+    expected_texture = (texture.permute(1, 2, 0).numpy() * 255).round()
+    assert character.texture().shape == (16, 32, 3)
+    assert np.abs(character.texture().astype(float) - expected_texture).max() <= 1
+
+
+def test_the_manifest_describes_the_model(openhead, bundle_path):
+    model = stylemm_runtime.load(bundle_path)
+    manifest = model.bundle.manifest
+    assert manifest["format_version"] == 1 and manifest["style"] == "test" and manifest["prompt"] == "a test"
+    assert manifest["mesh"]["vertices"] == openhead.num_vertices
+    assert model.expression_names == openhead.expression_names and model.joint_names == openhead.joint_names
+    np.testing.assert_array_equal(model.faces, openhead.faces.numpy())
+    assert model.providers == ["CPUExecutionProvider"]
+
+
+def test_crowds_evaluate_in_one_call(openhead, networks, bundle_path):
+    model = stylemm_runtime.load(bundle_path)
+    shapes, expressions = np.random.default_rng(0).normal(size=(4, model.shape_dim)), np.zeros((4, openhead.expression_dim))
+    meshes = model.evaluate(shapes, expressions)
+    assert meshes.shape == (4, openhead.num_vertices, 3)
+    np.testing.assert_allclose(meshes[2], model.character(shape=shapes[2]).mesh(), atol=1e-6)
+
+
+def test_a_directory_bundle_is_refused_over_an_existing_one_unless_asked(openhead, networks, tmp_path):
+    out = write_bundle(tmp_path / "dir", openhead, *networks, style="one")
+    with pytest.raises(FileExistsError, match="--force"):
+        write_bundle(out, openhead, *networks, style="two")
+    write_bundle(out, openhead, *networks, style="two", overwrite=True)
+    assert stylemm_runtime.load(out).style == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]  # no staging or old copies left
+
+
+def _copy_as_directory(bundle_path, folder):
+    with zipfile.ZipFile(bundle_path) as archive:
+        archive.extractall(folder)
+    return folder
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda d: (d / "deformer.onnx").write_bytes((d / "deformer.onnx").read_bytes()[:1000]), "does not match its sha256"),
+    (lambda d: (d / "faces.bin").unlink(), "'faces.bin', which is missing"),
+    (lambda d: (d / "extra.txt").write_text("hi") and None, None),  # unlisted files in a directory are ignored
+    (lambda d: _edit_manifest(d, format_version=2), "newer than this runtime reads"),
+    (lambda d: _edit_manifest(d, format="zip"), "does not describe a stylemm-bundle"),
+    (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
+    (lambda d: _truncate_and_rehash(d, "texture.onnx"), "not a loadable ONNX model"),
+    (lambda d: _edit_manifest(d, joints={"names": ["global"], "parents": [-1]}), "skin_weights has shape"),
+])  # fmt: skip
+def test_damaged_bundles_get_errors_that_name_the_problem(bundle_path, tmp_path, damage, message):
+    folder = _copy_as_directory(bundle_path, tmp_path / "b")
+    damage(folder)
+    if message is None:
+        stylemm_runtime.load(folder)
+        return
+    with pytest.raises(BundleError, match=message):
+        stylemm_runtime.load(folder)
+
+
+def _edit_manifest(folder, **changes):
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def _truncate_and_rehash(folder, name):
+    """A truncated network whose manifest entry was updated too: ONNX Runtime must refuse it."""
+    import hashlib
+
+    data = (folder / name).read_bytes()[:2000]
+    (folder / name).write_bytes(data)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"][name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_bad_parameters_are_named(bundle_path):
+    model = stylemm_runtime.load(bundle_path)
+    character = model.character()
+    with pytest.raises(ValueError, match=r"unknown expression name\(s\) \['smile'\]"):
+        character.mesh(expression={"smile": 1.0})
+    with pytest.raises(ValueError, match=r"expression must have shape \(52\)"):
+        character.mesh(expression=np.zeros(3))
+    with pytest.raises(ValueError, match="unknown joint"):
+        character.mesh(pose={"tail": [0, 0, 0]})
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        model.character(shape=np.full(model.shape_dim, np.nan))
+    with pytest.raises(BundleError, match="no bundle at"):
+        stylemm_runtime.load(bundle_path.with_name("missing.smm"))
+
+
+def test_the_runtime_animates_a_bundle_without_importing_torch(bundle_path):
+    script = (
+        "import sys, stylemm_runtime\n"
+        f"m = stylemm_runtime.load({str(bundle_path)!r})\n"
+        "c = m.character(seed=1)\n"
+        "v = c.mesh(expression={'jawOpen': 1.0}, pose={'jaw': [0.2, 0, 0]}); t = c.texture()\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "print(v.shape, t.shape)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "(4784, 3) (16, 32, 3)" in result.stdout
