@@ -135,11 +135,15 @@ def _check_files(manifest: dict, files: dict[str, bytes]) -> None:
     if unlisted:
         raise BundleError(f"files not in the manifest: {unlisted}; a bundle holds only what its manifest lists")
     for name, entry in manifest["arrays"].items():
-        ok = isinstance(entry, dict) and entry.get("file") in listed and entry.get("dtype") in DTYPES
+        ok = isinstance(entry, dict) and _listed(entry.get("file"), listed) and _listed(entry.get("dtype"), DTYPES)
         shape = entry.get("shape") if isinstance(entry, dict) else None
         ok = ok and isinstance(shape, list) and all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31 for s in shape)
         if not ok:
             raise BundleError(f"{MANIFEST}: bad entry for array {name!r} (wanted file, dtype {sorted(DTYPES)}, shape)")
     for name, entry in manifest["networks"].items():
-        if not isinstance(entry, dict) or entry.get("file") not in listed:
+        if not isinstance(entry, dict) or not _listed(entry.get("file"), listed):
             raise BundleError(f"{MANIFEST}: network {name!r} names no listed file")
+
+
+def _listed(key, table: dict) -> bool:
+    return isinstance(key, str) and key in table

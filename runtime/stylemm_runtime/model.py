@@ -23,7 +23,7 @@ class Model:
         self.bundle = Bundle(path)
         try:
             self._read(self.bundle.manifest)
-        except (KeyError, TypeError, ValueError) as e:
+        except (KeyError, TypeError, ValueError, OverflowError) as e:
             if isinstance(e, BundleError):
                 raise
             raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None

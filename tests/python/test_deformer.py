@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from flame_fixture import synthetic_flame, write_flame_pickle
+from small_models import smooth_model
 from stylemm.distill import ParameterStream, TrainOptions, evaluate, train_deformer
 from stylemm.facemodel import load
 from stylemm.nets.deformer import Deformer, DeformerConfig
@@ -34,26 +35,8 @@ def test_the_deformer_starts_at_the_template(small_model):
     assert torch.allclose(out, small_model.template.expand(3, -1, -1), atol=1e-6)
 
 
-def _smooth_model():
-    """A small 3DMM whose bases vary smoothly over a sphere (like a face's, unlike the
-    synthetic FLAME's per-vertex noise), so a tiny network can learn it in seconds."""
-    from stylemm.facemodel.model import FaceModel, FaceModelArrays
-
-    rng = np.random.default_rng(0)
-    points = rng.normal(size=(300, 3))
-    points /= np.linalg.norm(points, axis=1, keepdims=True)
-    x, y, z = points.T
-    shapedirs = 0.01 * np.stack([np.stack([x, y, z], 1), np.stack([y * z, 0 * x, x], 1), np.stack([0 * x, x * x, y], 1)])
-    exprdirs = 0.02 * np.stack([np.stack([0 * x, np.maximum(-y, 0), 0 * x], 1), np.stack([z, 0 * x, 0 * x], 1)])
-    return FaceModel(FaceModelArrays(
-        name="smooth", template=0.1 * points, faces=np.array([[0, 1, 2]]), uvs=np.zeros((0, 2)), uv_faces=np.zeros((0, 3)),
-        shapedirs=shapedirs, exprdirs=exprdirs, expression_names=["openLeft", "openRight"], joint_regressor=np.full((1, 300), 1 / 300),
-        parents=[-1], joint_names=["global"], lbs_weights=np.ones((300, 1)), part_labels=np.zeros(300), part_names=["head"],
-        expression_range=(0.0, 1.0)))  # fmt: skip
-
-
 def test_a_few_steps_reduce_the_error(tmp_path):
-    model = _smooth_model()
+    model = smooth_model()
     before = evaluate(Deformer(_config(model), model.template), model, count=40, batch=20)
     trained = train_deformer(model, _config(model), tmp_path, _options(steps=200, vertices_per_step=128), progress_bar=False)
     after = evaluate(trained, model, count=40, batch=20)
