@@ -163,3 +163,16 @@ def test_the_runtime_animates_a_bundle_without_importing_torch(bundle_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "(4784, 3) (16, 32, 3)" in result.stdout
+
+
+def test_bundle_info_and_verify_commands(bundle_path, tmp_path, capsys):
+    from stylemm_export.bundle_cli import main
+
+    assert main(["info", str(bundle_path)]) == 0
+    assert "style 'test' of openhead" in capsys.readouterr().out
+    assert main(["verify", str(bundle_path)]) == 0
+    assert ": OK (" in capsys.readouterr().out
+    damaged = tmp_path / "damaged.smm"
+    damaged.write_bytes(bundle_path.read_bytes()[:-100])
+    assert main(["verify", str(damaged)]) == 2
+    assert "stylemm-bundle: error:" in capsys.readouterr().err
