@@ -1,8 +1,9 @@
 """A loaded bundle as an animatable model: characters, meshes and textures per frame.
 
 ``exact`` evaluation: the bundle's ``deformer.onnx`` in ONNX Runtime gives the unposed
-mesh for (shape, expression); pose is then applied by linear blend skinning about joints
-regressed from the character's neutral mesh (the same rule as the training side's LBS).
+mesh for (shape, expression); ``baked``: morph targets baked once per character
+(stylemm_runtime.baking) blended in numpy. Pose is then applied by linear blend skinning
+about joints regressed from the character's neutral mesh (the training side's rule).
 A Model is immutable after loading, so threads can share it; ONNX Runtime sessions are
 safe to run concurrently.
 """
@@ -14,8 +15,12 @@ from collections.abc import Mapping
 import numpy as np
 import onnxruntime
 
-from stylemm_runtime import skinning
+from stylemm_runtime import baking, skinning
 from stylemm_runtime.bundle import Bundle, BundleError
+
+
+BACKENDS = ("exact", "baked", "auto")
+AUTO_BAKE_P99_MM = 0.5  # sub-millimetre: invisible at game-camera distances
 
 
 class Model:
@@ -64,13 +69,21 @@ class Model:
         """The execution providers really in use (not merely requested)."""
         return self._deformer.get_providers()
 
-    def character(self, shape=None, texture_z=None, seed: int | None = None, truncation: float = 1.0) -> Character:
+    def character(self, shape=None, texture_z=None, seed: int | None = None, truncation: float = 1.0,
+                  backend: str = "exact") -> Character:  # fmt: skip
         """A character: identity ``shape`` (K,) and texture latent ``texture_z`` (Z,), either
-        given or drawn from ``seed`` (both zero / the mean face when neither is given)."""
+        given or drawn from ``seed`` (both zero / the mean face when neither is given).
+
+        backend: ``exact`` runs the deformer every frame; ``baked`` bakes morph targets once
+        (stylemm_runtime.baking, about a second) and then blends them in numpy; ``auto``
+        bakes and keeps the bake if its held-out p99 error is within ``AUTO_BAKE_P99_MM``.
+        """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
         rng = None if seed is None else np.random.default_rng(seed)
         shape = self._vector("shape", shape, self.shape_dim, rng)
         texture_z = self._vector("texture_z", texture_z, self.texture_dim, rng)
-        return Character(self, shape, texture_z, float(truncation))
+        return Character(self, shape, texture_z, float(truncation), backend)
 
     def evaluate(self, shapes, expressions) -> np.ndarray:
         """Unposed meshes (B, N, 3) for a crowd: shapes (B, K), expressions (B, E)."""
@@ -124,10 +137,17 @@ class Model:
 class Character:
     """One identity and texture of a Model; ``mesh(expression, pose)`` per frame."""
 
-    def __init__(self, model: Model, shape: np.ndarray, texture_z: np.ndarray, truncation: float):
+    def __init__(self, model: Model, shape: np.ndarray, texture_z: np.ndarray, truncation: float, backend: str):
         self.model, self.shape, self.texture_z, self.truncation = model, shape, texture_z, truncation
         neutral = model.evaluate(shape[None], np.zeros((1, len(model.expression_names)), np.float32))[0]
         self.rest_joints = model.joint_regressor @ neutral.astype(np.float64)  # joints follow identity, not expression
+        self.morphs, self.bake_error = None, None
+        if backend != "exact":
+            self.morphs = baking.bake(model, shape)
+            self.bake_error = baking.measure(model, shape, self.morphs)
+            if backend == "auto" and self.bake_error["p99_mm"] > AUTO_BAKE_P99_MM:
+                self.morphs = None
+        self.backend = "exact" if self.morphs is None else "baked"
         self._texture = None
 
     @property
@@ -141,7 +161,10 @@ class Character:
     def mesh(self, expression=None, pose=None) -> np.ndarray:
         """Posed vertices (N, 3) float32; expression by name or as an (E,) array, pose by joint."""
         weights = self.model.expression_vector(expression)
-        vertices = self.model.evaluate(self.shape[None], weights[None])[0]
+        if self.morphs is not None:
+            vertices = self.morphs.mesh(weights)
+        else:
+            vertices = self.model.evaluate(self.shape[None], weights[None])[0]
         if pose is None:
             return vertices
         transforms = skinning.joint_transforms(self.rest_joints, self.model.parents, self.model.pose_rotations(pose))

@@ -176,3 +176,41 @@ def test_bundle_info_and_verify_commands(bundle_path, tmp_path, capsys):
     damaged.write_bytes(bundle_path.read_bytes()[:-100])
     assert main(["verify", str(damaged)]) == 2
     assert "stylemm-bundle: error:" in capsys.readouterr().err
+
+
+def test_fitted_bakes_beat_unit_bakes_and_the_baked_backend_uses_them(bundle_path):
+    from stylemm_runtime import baking
+
+    model = stylemm_runtime.load(bundle_path)
+    character = model.character(seed=5)
+    # Least squares is optimal on the combinations it was fitted to (same seed and count).
+    on_fit = dict(count=256, seed=0)
+    unit = baking.measure(model, character.shape, baking.bake(model, character.shape, method="unit"), **on_fit)
+    fitted = baking.measure(model, character.shape, baking.bake(model, character.shape, method="fitted"), **on_fit)
+    assert fitted["rms_mm"] < unit["rms_mm"]
+    baked = model.character(seed=5, backend="baked")
+    assert baked.backend == "baked" and baked.bake_error["samples"] == 200
+    # A unit weight is one of the fitted poses: baked and exact agree closely there.
+    expression = {"jawOpen": 1.0}
+    assert np.abs(baked.mesh(expression) - character.mesh(expression)).max() < 2e-3
+    with pytest.raises(ValueError, match="backend must be one of"):
+        model.character(backend="fast")
+
+
+def test_unit_bakes_are_exact_for_single_units_of_a_linear_deformer(openhead, tmp_path):
+    """With a linear network (the source model itself), baking must be exact."""
+    from stylemm_runtime import baking
+
+    class Linear(torch.nn.Module):
+        config = DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim)
+
+        def forward(self, shape, expression):
+            return (openhead.template + torch.einsum("bk,knc->bnc", shape, openhead.shapedirs)
+                    + torch.einsum("be,enc->bnc", expression, openhead.exprdirs))  # fmt: skip
+
+    generator = TextureGenerator(TexGenConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
+    model = stylemm_runtime.load(write_bundle(tmp_path / "linear.smm", openhead, Linear(), generator, style="linear"))
+    shape = np.random.default_rng(0).normal(size=model.shape_dim).astype(np.float32)
+    for method in baking.METHODS:
+        error = baking.measure(model, shape, baking.bake(model, shape, method=method))
+        assert error["max_mm"] < 1e-3, method
