@@ -91,6 +91,12 @@ class Model:
         expressions = _finite("expressions", expressions, (len(shapes), len(self.expression_names)))
         return self._deformer.run(None, {"shape": shapes, "expression": expressions})[0]
 
+    def texture(self, texture_z, truncation: float = 1.0) -> np.ndarray:
+        """The texture (H, W, 3) uint8 of latent ``texture_z`` (Z,)."""
+        feed = {"z": _finite("texture_z", texture_z, (self.texture_dim,))[None], "truncation": np.array([truncation], np.float32)}
+        image = self._texture.run(None, feed)[0][0]
+        return (image.transpose(1, 2, 0) * 255).round().astype(np.uint8)
+
     def expression_vector(self, expression) -> np.ndarray:
         """(E,) weights from None, a mapping {name: weight} or an array."""
         if expression is None:
@@ -182,9 +188,7 @@ class Character:
     def texture(self) -> np.ndarray:
         """The character's texture (H, W, 3) uint8, made once and kept."""
         if self._texture is None:
-            feed = {"z": self.texture_z[None], "truncation": np.array([self.truncation], np.float32)}
-            image = self.model._texture.run(None, feed)[0][0]
-            self._texture = (image.transpose(1, 2, 0) * 255).round().astype(np.uint8)
+            self._texture = self.model.texture(self.texture_z, self.truncation)
         return self._texture
 
 
