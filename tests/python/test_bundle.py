@@ -214,3 +214,36 @@ def test_unit_bakes_are_exact_for_single_units_of_a_linear_deformer(openhead, tm
     for method in baking.METHODS:
         error = baking.measure(model, shape, baking.bake(model, shape, method=method))
         assert error["max_mm"] < 1e-3, method
+
+
+def test_a_character_glb_passes_the_khronos_validator_and_reimports(bundle_path, tmp_path):
+    import shutil
+
+    import pygltflib
+    import trimesh
+
+    from stylemm_export.gltf import write_character_glb
+    from stylemm_runtime import baking
+
+    model = stylemm_runtime.load(bundle_path)
+    character = model.character(seed=2)
+    morphs = baking.bake(model, character.shape)
+    path = tmp_path / "character.glb"
+    write_character_glb(path, model, character, morphs)
+    node = shutil.which("node")
+    assert node, "node is needed for the glTF validator (dev.sh installs it)"
+    result = subprocess.run([node, "tests/gltf/validate.js", str(path)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"][:5]
+    gltf = pygltflib.GLTF2().load(str(path))
+    assert gltf.meshes[0].extras["targetNames"] == model.expression_names
+    assert len(gltf.meshes[0].primitives[0].targets) == len(model.expression_names)
+    assert [gltf.nodes[j].name for j in gltf.skins[0].joints] == model.joint_names
+    mesh = trimesh.load(path, force="mesh")
+    assert len(mesh.faces) == len(model.faces)
+    # Split at UV seams, the vertices are still the neutral mesh's, every one of them.
+    from scipy.spatial import cKDTree
+
+    distance, nearest = cKDTree(morphs.neutral).query(mesh.vertices)
+    assert distance.max() < 1e-6 and len(np.unique(nearest)) == model.num_vertices
