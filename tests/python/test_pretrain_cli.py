@@ -19,6 +19,14 @@ def test_a_run_writes_weights_report_and_checkpoint(openhead, tmp_path, capsys):
     assert '"mean_mm"' in capsys.readouterr().out  # the report is printed too
 
 
+def test_a_resumed_run_records_every_invocation(openhead, tmp_path):
+    out = tmp_path / "run"
+    assert main(["deformer", "--out", str(out), *TINY]) == 0
+    assert main(["deformer", "--out", str(out), "--resume", *TINY[:-2], "--hyper-hidden", "8"]) == 0
+    record = json.loads((out / "command.json").read_text())
+    assert "--resume" in record["argv"] and "--resume" not in record["earlier"]["argv"]
+
+
 def test_resuming_a_missing_run_is_a_clear_error(openhead, tmp_path, capsys):
     assert main(["deformer", "--out", str(tmp_path / "none"), "--resume", *TINY]) == 2
     assert "nothing to resume" in capsys.readouterr().err

@@ -17,7 +17,9 @@ from stylemm.fileio import atomic_path, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = _parser().parse_args(argv)
+    args.command = ["stylemm-pretrain", *argv]
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as e:
@@ -83,7 +85,7 @@ def _deformer(args) -> int:
     model = load(args.model, **({"path": args.path} if args.path else {}))
     config = _values(args, DeformerConfig, shape_dim=model.shape_dim, expression_dim=model.expression_dim)
     options = _values(args, TrainOptions)
-    _record_command(args.out, options, config)
+    _record_command(args, options, config)
     deformer = train_deformer(model, config, args.out, options, resume=args.resume)
     report = evaluate(deformer, model)
     write_json(args.out / "evaluation.json", report)
@@ -99,7 +101,7 @@ def _texture(args) -> int:
 
     model = load(args.model)
     config, options = _values(args, TexGenConfig), _values(args, GanOptions)
-    _record_command(args.out, options, config)
+    _record_command(args, options, config)
     generator = train_texture_gan(model, config, args.out, options, resume=args.resume)
     with atomic_path(args.out / "samples.png") as tmp:
         sample_sheet(generator).save(tmp, format="PNG")
@@ -118,9 +120,14 @@ def _ship(args) -> int:
     return 0
 
 
-def _record_command(out: Path, options, config) -> None:
-    """How this run was started, so that anyone can repeat it."""
-    write_json(out / "command.json", {"argv": sys.argv, "options": vars(options), "config": vars(config)})
+def _record_command(args, options, config) -> None:
+    """How this run was started, and every resumption after it, so that anyone can repeat it."""
+    path = args.out / "command.json"
+    record = {"argv": args.command, "options": vars(options), "config": vars(config)}
+    earlier = json.loads(path.read_text()) if args.resume and path.is_file() else None
+    if earlier:
+        record["earlier"] = earlier  # the invocations this one resumed, newest first
+    write_json(path, record)
 
 
 if __name__ == "__main__":
