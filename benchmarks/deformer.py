@@ -6,7 +6,6 @@ accuracy (1,000 samples) and the cost of one forward pass per mesh, batch 1 and 
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import torch
@@ -14,14 +13,11 @@ import torch
 from stylemm import load_pretrained
 from stylemm.distill import ParameterStream, evaluate
 from stylemm.facemodel import load
-from timing import median_ms  # benchmarks/timing.py
+from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    args = benchmark_arguments(__doc__)
     model = load("openhead")
     deformer = load_pretrained("openhead").deformer
     print("accuracy on 1,000 held-out samples:", json.dumps(evaluate(deformer, model)))

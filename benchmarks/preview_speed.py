@@ -6,23 +6,19 @@ vs drawing the same frame with the differentiable CPU renderer (forward only), i
 
 from __future__ import annotations
 
-import argparse
 
 import torch
 
 from stylemm.facemodel import load
 from stylemm.glpreview import GLRenderer
 from stylemm.render import MeshRenderer, orbit_camera
-from timing import median_ms  # benchmarks/timing.py
+from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 SIZE = 512
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=15)
-    args = parser.parse_args()
-    torch.set_num_threads(2)
+    args = benchmark_arguments(__doc__, runs=15)
     model = load("openhead")
     camera = orbit_camera([25.0], 5.0, distance=0.75, target=(0.0, 0.03, 0.02), width=SIZE, height=SIZE)
     vertices, faces = model.template.numpy(), model.faces.numpy()

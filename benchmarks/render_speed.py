@@ -11,13 +11,12 @@ DEODR is optional: pip install deodr==0.2.3 typing_extensions
 
 from __future__ import annotations
 
-import argparse
 import numpy as np
 import torch
 
 from stylemm.facemodel import load
 from stylemm.render import MeshRenderer, orbit_camera
-from timing import median_ms  # benchmarks/timing.py
+from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 SIZE = 256
 
@@ -69,11 +68,7 @@ def deodr_step(model, batch: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=9)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = benchmark_arguments(__doc__)
     model = load("openhead")
     try:
         import deodr  # noqa: F401

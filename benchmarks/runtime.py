@@ -7,7 +7,6 @@ error (unit vs least-squares deltas), a texture per character, and loading a bun
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
@@ -20,15 +19,11 @@ from stylemm import load_pretrained
 from stylemm.facemodel import load
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime import baking
-from timing import median_ms  # benchmarks/timing.py
+from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = benchmark_arguments(__doc__)
     networks, source = load_pretrained("openhead"), load("openhead")
     with tempfile.TemporaryDirectory() as folder:
         path = write_bundle(Path(folder) / "realistic.smm", source, networks.deformer, networks.texture_generator, style="realistic")

@@ -7,7 +7,6 @@ then the shipped quality report.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 import warnings
@@ -20,7 +19,7 @@ from stylemm import load_pretrained
 from stylemm.facemodel import load
 from stylemm.nets.texgen import TexGenConfig, TextureGenerator
 from stylemm.skin import SkinTextures
-from timing import median_ms  # benchmarks/timing.py
+from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 
 class _Textures(torch.nn.Module):
@@ -44,11 +43,7 @@ def onnx_session(generator: TextureGenerator, folder: Path, threads: int) -> onn
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=9)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    args = benchmark_arguments(__doc__)
     networks = load_pretrained("openhead")
     shipped = networks.texture_generator
     wide = TextureGenerator(TexGenConfig(**{**vars(shipped.config), "height": 256})).eval()  # same widths, 512 x 256
