@@ -1,6 +1,6 @@
 """`stylemm-export`: write a style as a bundle for the runtime and game engines.
 
-  stylemm-export --style realistic --out out/realistic.smm [--force] [--glb out/head.glb --character-seed 7]
+  stylemm-export --style realistic --out out/realistic.smm [--force] [--glb out/head.glb --character-seed 7] [--trt]
 
 Styles: `realistic` is the shipped source networks (D_src, G_src) of the source model.
 """
@@ -23,10 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing bundle (and .glb)")
     parser.add_argument("--glb", type=Path, help="also write one character as glTF binary: mesh, texture, morph targets, skin")
     parser.add_argument("--character-seed", type=int, default=0, help="seed of the --glb character's identity and texture")
+    parser.add_argument("--trt", action="store_true", help="also build TensorRT engines (needs an NVIDIA GPU and tensorrt)")
     args = parser.parse_args(argv)
     try:
         return _export(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as e:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
         print(f"stylemm-export: error: {e}", file=sys.stderr)
         return 2
 
@@ -49,6 +50,11 @@ def _export(args) -> int:
         print(f"  {name:<24} {entry['bytes'] / 2**10:>9.1f} KiB  sha256 {entry['sha256'][:12]}")
     if args.glb:
         _write_glb(args)
+    if args.trt:
+        from stylemm_export.tensorrt_engines import build_engines
+
+        for name, path in build_engines(args.out).items():
+            print(f"TensorRT engine for {name}: {path}")
     return 0
 
 
