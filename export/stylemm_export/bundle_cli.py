@@ -2,6 +2,7 @@
 
   stylemm-bundle info out/realistic.smm      what it holds (style, sizes, parameters, files)
   stylemm-bundle verify out/realistic.smm    checksums, schema, and one animated character
+  stylemm-bundle preview out/realistic.smm --out out/preview   contact sheet + expression video
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     verify = sub.add_parser("verify", help="check checksums and schema, and animate one character")
     verify.add_argument("bundle", type=Path)
     verify.set_defaults(run=_verify)
+    preview = sub.add_parser("preview", help="contact sheet of characters and an expression video, made through the runtime")
+    preview.add_argument("bundle", type=Path)
+    preview.add_argument("--out", type=Path, default=Path("out/preview"), help="output folder (default: out/preview)")
+    preview.add_argument("--count", type=int, default=8, help="characters on the contact sheet (default: 8)")
+    preview.add_argument("--size", type=int, default=256, help="pixels per picture (default: 256)")
+    preview.set_defaults(run=_preview)
     args = parser.parse_args(argv)
-    from stylemm_runtime.bundle import BundleError
-
     try:
         return args.run(args)
-    except BundleError as e:
+    except (ValueError, RuntimeError) as e:  # BundleError is a ValueError
         print(f"stylemm-bundle: error: {e}", file=sys.stderr)
         return 2
 
@@ -69,6 +74,45 @@ def _verify(args) -> int:
         return 1
     print(f"{args.bundle}: OK ({len(model.bundle.manifest['files'])} files checked, a character animated: "
           f"{vertices.shape[0]} vertices, texture {texture.shape[1]}x{texture.shape[0]}; {time.perf_counter() - start:.1f} s)")  # fmt: skip
+    return 0
+
+
+SWEEP_FRAMES = 12  # per transition: neutral -> expression, and back
+
+
+def _preview(args) -> int:
+    """Characters drawn by the GL preview from meshes and textures the runtime made."""
+    import numpy as np
+    from PIL import Image
+
+    import stylemm_runtime
+    from stylemm.fileio import atomic_path
+    from stylemm.glpreview import GLRenderer, write_video
+    from stylemm.preview import ARKIT_PRESETS, contact_sheet, framing_camera
+
+    if args.count < 1:
+        raise ValueError("--count must be at least 1")
+    model = stylemm_runtime.load(args.bundle)
+    presets = {name: e for name, e in ARKIT_PRESETS.items() if set(e) <= set(model.expression_names)}
+    gl = GLRenderer(args.size, args.size)
+    camera = framing_camera(model.template, 25, args.size)
+
+    def draw(character, expression) -> np.ndarray:
+        return gl.render(character.mesh(expression=expression), model.faces, camera, texture=character.texture(),
+                         uvs=model.uvs, uv_faces=model.uv_faces)  # fmt: skip
+
+    characters = [model.character(seed=seed) for seed in range(args.count)]
+    names = list(presets)
+    pictures = [Image.fromarray(draw(c, presets[names[i % len(names)]])) for i, c in enumerate(characters)]
+    labels = [f"seed {i}: {names[i % len(names)]}" for i in range(args.count)]
+    ramp = np.concatenate([np.linspace(0, 1, SWEEP_FRAMES), np.linspace(1, 0, SWEEP_FRAMES)])
+    frames = [draw(characters[0], {k: t * v for k, v in e.items()}) for e in presets.values() if e for t in ramp]
+    gl.close()
+    args.out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.out / "characters.png") as tmp:
+        contact_sheet(pictures, columns=min(4, args.count), labels=labels).save(tmp, format="PNG")
+    write_video(args.out / "expressions.mp4", frames)
+    print(f"wrote {args.out / 'characters.png'} ({args.count} characters) and {args.out / 'expressions.mp4'} ({len(frames)} frames)")
     return 0
 
 

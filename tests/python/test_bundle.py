@@ -247,3 +247,15 @@ def test_a_character_glb_passes_the_khronos_validator_and_reimports(bundle_path,
 
     distance, nearest = cKDTree(morphs.neutral).query(mesh.vertices)
     assert distance.max() < 1e-6 and len(np.unique(nearest)) == model.num_vertices
+
+
+def test_bundle_preview_draws_characters_and_an_expression_video(bundle_path, tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from stylemm_export.bundle_cli import main
+
+    assert main(["preview", str(bundle_path), "--out", str(tmp_path), "--count", "2", "--size", "64"]) == 0
+    sheet = iio.imread(tmp_path / "characters.png")
+    assert sheet.shape[1] >= 2 * 64 and sheet.std() > 5  # two pictures, not blank
+    assert (tmp_path / "expressions.mp4").stat().st_size > 1000
+    assert "expressions.mp4 (96 frames)" in capsys.readouterr().out  # 4 presets x 24 frames

@@ -10,6 +10,26 @@ from PIL import Image, ImageDraw
 
 BACKGROUND = (245, 245, 245)
 
+# Named ARKit expressions for pictures and videos.
+ARKIT_PRESETS = {
+    "neutral": {},
+    "smile": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4},
+    "jaw_open": {"jawOpen": 0.8},
+    "surprise": {"browInnerUp": 1.0, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8,
+                 "eyeWideLeft": 0.8, "eyeWideRight": 0.8, "jawOpen": 0.35},
+    "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
+}  # fmt: skip
+
+
+def framing_camera(template: np.ndarray, yaw: float, size: int):
+    """A camera at ``yaw`` degrees that frames the template (the same scale for every head)."""
+    from stylemm.render import orbit_camera
+
+    centre = (template.min(0) + template.max(0)) / 2
+    fov = 20.0
+    distance = 1.3 * np.ptp(template, axis=0).max() / (2 * np.tan(np.radians(fov) / 2))
+    return orbit_camera([float(yaw)], 5.0, distance=float(distance), target=tuple(centre), width=size, height=size, fov_y=fov)
+
 
 def contact_sheet(images: list[Image.Image], columns: int, labels: list[str] | None = None) -> Image.Image:
     """Tile equally sized images in a grid, with an optional caption under each."""

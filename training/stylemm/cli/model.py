@@ -15,15 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stylemm.preview import ARKIT_PRESETS, framing_camera
+
 # Expressions shown by `samples` for models with ARKit names (OpenHead).
-ARKIT_PRESETS = {
-    "neutral": {},
-    "smile": {"mouthSmileLeft": 0.9, "mouthSmileRight": 0.9, "cheekSquintLeft": 0.4, "cheekSquintRight": 0.4},
-    "jaw_open": {"jawOpen": 0.8},
-    "surprise": {"browInnerUp": 1.0, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8,
-                 "eyeWideLeft": 0.8, "eyeWideRight": 0.8, "jawOpen": 0.35},
-    "blink": {"eyeBlinkLeft": 1.0, "eyeBlinkRight": 1.0},
-}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,14 +142,7 @@ def _samples(args) -> int:
 
 
 def _camera(model, yaw: float, size: int):
-    """A camera at ``yaw`` degrees that frames the model's template (same scale for every head)."""
-    from stylemm.render import orbit_camera
-
-    template = model.template.numpy()
-    centre = (template.min(0) + template.max(0)) / 2
-    fov = 20.0
-    distance = 1.3 * np.ptp(template, axis=0).max() / (2 * np.tan(np.radians(fov) / 2))
-    return orbit_camera([float(yaw)], 5.0, distance=float(distance), target=tuple(centre), width=size, height=size, fov_y=fov)
+    return framing_camera(model.template.numpy(), yaw, size)
 
 
 def _parts_pictures(model, gl, out: Path, size: int) -> None:
