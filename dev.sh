@@ -42,6 +42,7 @@ case "${1:-}" in
     stylemm-model textures --count 16 --out out/textures
     stylemm-export --style realistic --out out/realistic.smm --force --glb out/realistic_head.glb
     stylemm-bundle verify out/realistic.smm
+    stylemm-bundle preview out/realistic.smm --out out/preview
     ;;
   test)
     setup

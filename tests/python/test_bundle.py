@@ -259,3 +259,21 @@ def test_bundle_preview_draws_characters_and_an_expression_video(bundle_path, tm
     assert sheet.shape[1] >= 2 * 64 and sheet.std() > 5  # two pictures, not blank
     assert (tmp_path / "expressions.mp4").stat().st_size > 1000
     assert "expressions.mp4 (96 frames)" in capsys.readouterr().out  # 4 presets x 24 frames
+
+
+def test_threads_sharing_one_model_get_the_single_threaded_results(bundle_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = stylemm_runtime.load(bundle_path)
+
+    def animate(seed):
+        character = model.character(seed=seed, backend="exact" if seed % 2 else "baked")
+        return [character.mesh(expression={"jawOpen": t, "mouthSmileLeft": 1 - t}, pose={"jaw": [t / 4, 0, 0]})
+                for t in np.linspace(0, 1, 5)]  # fmt: skip
+
+    alone = [animate(seed) for seed in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        together = list(pool.map(animate, range(8)))
+    for a, b in zip(alone, together):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)

@@ -80,14 +80,14 @@ def _values(args, cls, **fixed):
 def _deformer(args) -> int:
     from stylemm.distill import TrainOptions, evaluate, train_deformer
     from stylemm.facemodel import load
-    from stylemm.nets.deformer import DeformerConfig
+    from stylemm.nets.deformer import Deformer, DeformerConfig
 
     model = load(args.model, **({"path": args.path} if args.path else {}))
     config = _values(args, DeformerConfig, shape_dim=model.shape_dim, expression_dim=model.expression_dim)
     options = _values(args, TrainOptions)
     _record_command(args, options, config)
-    deformer = train_deformer(model, config, args.out, options, resume=args.resume)
-    report = evaluate(deformer, model)
+    train_deformer(model, config, args.out, options, resume=args.resume)
+    report = evaluate(Deformer.from_pretrained(args.out), model)  # what was saved (fp16 weights), not what is in memory
     write_json(args.out / "evaluation.json", report)
     print(json.dumps(report, indent=2))
     return 0
@@ -95,14 +95,15 @@ def _deformer(args) -> int:
 
 def _texture(args) -> int:
     from stylemm.facemodel import load
-    from stylemm.nets.texgen import TexGenConfig
+    from stylemm.nets.texgen import TexGenConfig, TextureGenerator
     from stylemm.texture_gan import GanOptions, train_texture_gan
     from stylemm.texture_quality import evaluate, sample_sheet
 
     model = load(args.model)
     config, options = _values(args, TexGenConfig), _values(args, GanOptions)
     _record_command(args, options, config)
-    generator = train_texture_gan(model, config, args.out, options, resume=args.resume)
+    train_texture_gan(model, config, args.out, options, resume=args.resume)
+    generator = TextureGenerator.from_pretrained(args.out)  # what was saved (fp16 weights), not what is in memory
     with atomic_path(args.out / "samples.png") as tmp:
         sample_sheet(generator).save(tmp, format="PNG")
     report = evaluate(generator, model, options.seed, options.dataset_size, count=args.eval_samples, cache=args.out)
