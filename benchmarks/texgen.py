@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-import warnings
 from pathlib import Path
 
+import numpy as np
 import onnxruntime
 import torch
 
@@ -19,24 +19,12 @@ from stylemm import load_pretrained
 from stylemm.facemodel import load
 from stylemm.nets.texgen import TexGenConfig, TextureGenerator
 from stylemm.skin import SkinTextures
+from stylemm_export.onnx_export import export_texture_generator
 from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 
-class _Textures(torch.nn.Module):
-    def __init__(self, generator: TextureGenerator):
-        super().__init__()
-        self.generator = generator
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.generator.texture(z, noise="const")
-
-
 def onnx_session(generator: TextureGenerator, folder: Path, threads: int) -> onnxruntime.InferenceSession:
-    path = folder / f"texgen-{generator.config.height}.onnx"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(_Textures(generator), (torch.randn(1, generator.config.z_dim),), str(path), input_names=["z"],
-                          output_names=["texture"], dynamic_axes={"z": {0: "batch"}}, dynamo=False)  # fmt: skip
+    path = export_texture_generator(generator, folder / f"texgen-{generator.config.height}.onnx")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -58,7 +46,7 @@ def main() -> None:
             rows.append((f"G_src torch {2 * h}x{h}", median_ms(lambda: generator.texture(z), args.runs)))
         with tempfile.TemporaryDirectory() as folder:
             session = onnx_session(generator, Path(folder), args.threads)
-            feed = {"z": z.numpy()}
+            feed = {"z": z.numpy(), "truncation": np.ones(1, np.float32)}
             rows.append((f"G_src onnxruntime {2 * h}x{h}", median_ms(lambda: session.run(None, feed), args.runs)))
     print(f"ms per texture, batch 1, {args.threads} threads, median of {args.runs} (the 512x256 G_src is untrained: cost only)")
     for name, ms in rows:

@@ -21,15 +21,6 @@ from stylemm.fileio import atomic_path
 OPSET = 15
 
 
-class _DeformerGraph(nn.Module):
-    def __init__(self, deformer):
-        super().__init__()
-        self.deformer = deformer
-
-    def forward(self, shape: torch.Tensor, expression: torch.Tensor) -> torch.Tensor:
-        return self.deformer(shape, expression)
-
-
 class _TextureGraph(nn.Module):
     """Truncation as an input (a tensor, not a Python branch), noise frozen."""
 
@@ -47,7 +38,7 @@ def export_deformer(deformer, path) -> Path:
     config = deformer.config
     example = (torch.zeros(2, config.shape_dim), torch.zeros(2, config.expression_dim))
     axes = {"shape": {0: "batch"}, "expression": {0: "batch"}, "vertices": {0: "batch"}}
-    return _export(_DeformerGraph(deformer), example, path, ["shape", "expression"], ["vertices"], axes)
+    return _export(deformer, example, path, ["shape", "expression"], ["vertices"], axes)
 
 
 def export_texture_generator(generator, path) -> Path:

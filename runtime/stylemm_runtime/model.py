@@ -28,9 +28,9 @@ class Model:
         self.bundle = Bundle(path)
         try:
             self._read(self.bundle.manifest)
+        except BundleError:
+            raise
         except (KeyError, TypeError, ValueError, OverflowError) as e:
-            if isinstance(e, BundleError):
-                raise
             raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None
         providers = providers or ["CPUExecutionProvider"]
         self._deformer, self._texture = (self._session(name, providers) for name in ("deformer", "texture"))
