@@ -36,7 +36,7 @@ def main() -> None:
     embedding, stats = embed(model, detector, count=args.renders, seed=args.seed)
     out = args.out or shipped_path(model.name)
     embedding.save(out, model.faces)
-    errors = reprojection_errors(model, embedding, detector, args.held_out, args.seed + HELD_OUT_SEED_OFFSET)
+    errors, _ = reprojection_errors(model, embedding, detector, args.held_out, args.seed + HELD_OUT_SEED_OFFSET)
     seen = np.isfinite(errors)
     stats.update({
         "held_out_renders": args.held_out,
