@@ -33,20 +33,25 @@ class Morphs:
 
 def sample_expressions(names: list[str], count: int, rng: np.random.Generator, bounded: bool = True) -> np.ndarray:
     """(count, E) plausible expression weights: sparse, mostly mild, left/right units often
-    moving together, and now and then many units at once (as training samples them)."""
+    moving together, and now and then many units at once. Training draws its expressions
+    here too (stylemm.distill.ParameterStream), so bakes are fitted to what D_src learnt."""
     e = len(names)
-    if not bounded:  # PCA expressions: Gaussian
+    if not bounded:  # PCA expressions (FLAME): Gaussian, like the shape
         return (rng.standard_normal((count, e)) * rng.uniform(0, 1.5, (count, 1))).astype(np.float32)
-    active = (rng.random((count, e)) < 0.12) | (rng.random((count, 1)) < 0.05)
+    active = (rng.random((count, e)) < 0.12) | (rng.random((count, 1)) < 0.05)  # now and then everything at once
     weights = rng.random((count, e)) ** 1.5 * active
-    partner = np.array([names.index(_mirror(n)) if _mirror(n) in names and _mirror(n) != n else -1 for n in names])
+    # Symmetric expressions are common: copy a unit's weight to its mirror half of the time.
+    partner = _mirror_partners(names)
     mirror = (rng.random((count, e)) < 0.5) & (partner >= 0)
     weights = np.where(mirror, weights[:, np.maximum(partner, 0)], weights)
     return weights.astype(np.float32)
 
 
-def _mirror(name: str) -> str:
-    return name.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")
+def _mirror_partners(names: list[str]) -> np.ndarray:
+    """Index of each expression's mirror unit (eyeBlinkLeft <-> eyeBlinkRight), or -1."""
+    index = {name: i for i, name in enumerate(names)}
+    mirrored = [name.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right") for name in names]
+    return np.array([index.get(m, -1) if m != name else -1 for name, m in zip(names, mirrored)], dtype=np.int64)
 
 
 def bake(model, shape: np.ndarray, method: str = "fitted", samples: int = 256, seed: int = 0) -> Morphs:

@@ -8,13 +8,16 @@ with the model and optimizer.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from stylemm.checkpoint import Checkpointer, Progress
 from stylemm.nets.deformer import Deformer, DeformerConfig
+from stylemm_runtime.baking import sample_expressions
 
 HELD_OUT_SEED = 987654321
 
@@ -23,41 +26,33 @@ class ParameterStream:
     """Random (shape, expression) pairs the way LeGO samples them, from its own generator.
 
     Shapes ~ N(0, s^2) with s drawn per sample up to 1.25 (the identity space is
-    standardised, so s = 1 are ordinary people); expressions are sparse, mostly mild,
-    left/right units often moving together, and now and then many units at once.
+    standardised, so s = 1 are ordinary people); expressions by the runtime's rule
+    (stylemm_runtime.baking.sample_expressions), which its bakes are fitted with too.
     """
 
     def __init__(self, model, seed: int):
-        self.shape_dim, self.expression_dim = model.shape_dim, model.expression_dim
+        self.shape_dim, self.expression_names = model.shape_dim, list(model.expression_names)
         self.bounded = model.expression_range is not None
-        self.partner = _left_right_partners(model.expression_names)
-        self.generator = torch.Generator().manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
 
     def sample(self, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
-        g = self.generator
-        shape = torch.randn(batch, self.shape_dim, generator=g) * (1.25 * torch.rand(batch, 1, generator=g))
-        if not self.bounded:  # PCA expressions (FLAME): Gaussian like the shape
-            return shape, torch.randn(batch, self.expression_dim, generator=g) * (1.5 * torch.rand(batch, 1, generator=g))
-        active = torch.rand(batch, self.expression_dim, generator=g) < 0.12
-        active |= torch.rand(batch, 1, generator=g) < 0.05  # occasionally everything at once
-        weight = torch.rand(batch, self.expression_dim, generator=g) ** 1.5 * active
-        # Symmetric expressions are common: copy a unit's weight to its mirror half of the time.
-        mirror = torch.rand(batch, self.expression_dim, generator=g) < 0.5
-        weight = torch.where(mirror & (self.partner >= 0), weight[:, self.partner.clamp(min=0)], weight)
-        return shape, weight
+        shape = self.rng.standard_normal((batch, self.shape_dim)) * (1.25 * self.rng.random((batch, 1)))
+        expression = sample_expressions(self.expression_names, batch, self.rng, self.bounded)
+        return torch.from_numpy(shape.astype(np.float32)), torch.from_numpy(expression)
 
     def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state()}
+        # JSON text rather than numpy objects, so the checkpoint holds plain data only.
+        return {"generator": json.dumps(self.rng.bit_generator.state)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"])
-
-
-def _left_right_partners(names: list[str]) -> torch.Tensor:
-    """Index of each expression's mirror unit (eyeBlinkLeft <-> eyeBlinkRight), or -1."""
-    index = {n: i for i, n in enumerate(names)}
-    swap = lambda n: n.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")  # noqa: E731
-    return torch.tensor([index.get(swap(n), -1) if swap(n) != n else -1 for n in names])
+        saved = state.get("generator")
+        if not isinstance(saved, str):  # a torch generator state, from before the stream drew with numpy
+            raise ValueError("the checkpoint's parameter stream comes from an older stylemm; "
+                             "start the run again without --resume")  # fmt: skip
+        try:
+            self.rng.bit_generator.state = json.loads(saved)
+        except (ValueError, TypeError, KeyError) as e:
+            raise ValueError(f"the checkpoint's parameter stream state is malformed ({type(e).__name__}: {e})") from None
 
 
 @dataclass
