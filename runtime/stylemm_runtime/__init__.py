@@ -22,11 +22,17 @@ _INSTALL_HINT = (
 _native_module = None
 
 
-def load(path, providers: list[str] | None = None):
-    """Open a bundle (directory or .smm) written by stylemm-export: a stylemm_runtime.model.Model."""
+def load(path, providers: list[str] | None = None, threads: int = 1):
+    """Open a bundle (directory or .smm) written by stylemm-export: a stylemm_runtime.model.Model.
+
+    providers: ONNX Runtime execution providers (default: CPU). threads: threads per network
+    call (default 1, which leaves the engine's cores to the engine; a Model may be shared by
+    the engine's own threads). More threads help crowds (``Model.evaluate`` with a large
+    batch) more than single characters.
+    """
     from stylemm_runtime.model import Model
 
-    return Model(path, providers)
+    return Model(path, providers, threads)
 
 
 def native():

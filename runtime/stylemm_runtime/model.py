@@ -6,11 +6,17 @@ mesh for (shape, expression); ``baked``: morph targets baked once per character
 about joints regressed from the character's neutral mesh (the training side's rule).
 A Model is immutable after loading, so threads can share it; ONNX Runtime sessions are
 safe to run concurrently.
+
+Threads: each network call uses ``threads`` threads (1 unless asked), which sleep rather
+than spin when out of work. A game engine keeps its own cores busy: ONNX Runtime's default
+(a spinning worker per core) takes them between calls, and when a core is taken the caller
+spins until the scheduler's next tick. docs/runtime.md has the measurements.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Integral
 
 import numpy as np
 import onnxruntime
@@ -24,7 +30,8 @@ AUTO_BAKE_P99_MM = 0.5  # sub-millimetre: invisible at game-camera distances
 
 
 class Model:
-    def __init__(self, path, providers: list[str] | None = None):
+    def __init__(self, path, providers: list[str] | None = None, threads: int = 1):
+        options = _session_options(threads)
         self.bundle = Bundle(path)
         try:
             self._read(self.bundle.manifest)
@@ -33,7 +40,7 @@ class Model:
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None
         providers = providers or ["CPUExecutionProvider"]
-        self._deformer, self._texture = (self._session(name, providers) for name in ("deformer", "texture"))
+        self._deformer, self._texture = (self._session(name, providers, options) for name in ("deformer", "texture"))
 
     def _read(self, manifest: dict) -> None:
         parameters = manifest["parameters"]
@@ -124,12 +131,12 @@ class Model:
                 axis_angle[self.joint_names.index(name)] = _finite(f"pose['{name}']", value, (3,))
         return skinning.rodrigues(axis_angle)
 
-    def _session(self, name: str, providers: list[str]) -> onnxruntime.InferenceSession:
+    def _session(self, name: str, providers: list[str], options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
         entry = self.bundle.manifest["networks"].get(name)
         if entry is None:
             raise BundleError(f"{self.bundle.path}: the manifest has no '{name}' network")
         try:
-            return onnxruntime.InferenceSession(self.bundle.file_bytes(entry["file"]), providers=providers)
+            return onnxruntime.InferenceSession(self.bundle.file_bytes(entry["file"]), options, providers=providers)
         except Exception as e:  # onnxruntime raises its own exception types for unreadable models
             raise BundleError(f"{self.bundle.path}: {entry['file']} is not a loadable ONNX model ({e})") from None
 
@@ -190,6 +197,16 @@ class Character:
         if self._texture is None:
             self._texture = self.model.texture(self.texture_z, self.truncation)
         return self._texture
+
+
+def _session_options(threads: int) -> onnxruntime.SessionOptions:
+    """``threads`` intra-op threads that sleep, rather than spin, when they run out of work."""
+    if isinstance(threads, bool) or not isinstance(threads, Integral) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
 
 
 def _finite(name: str, value, shape: tuple) -> np.ndarray:
