@@ -97,8 +97,7 @@ def load_embedding(model) -> LandmarkEmbedding:
 class RandomFaces:
     """Random identities, expressions, views and skin textures of a model, rendered in
     batches: what embedding and evaluation show MediaPipe. Textured, because MediaPipe
-    agrees better with the geometry when it sees eyes, brows and lips (held-out error of
-    a refined embedding: 4.2 px on grey renders, 3.8 px textured) and because the
+    agrees better with the geometry when it sees eyes, brows and lips, and because the
     stylized renders it will later read are textured too."""
 
     def __init__(self, model, count: int, seed: int):
