@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stylemm.nets.deformer import Deformer
 from stylemm_export import __version__
 from stylemm_export.onnx_export import OPSET, export_deformer, export_texture_generator
 from stylemm_runtime.bundle import FORMAT, FORMAT_VERSION, MANIFEST, Bundle
@@ -35,10 +36,10 @@ def write_bundle(out, model, deformer, texture_generator, style: str, prompt: st
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        arrays = _write_arrays(staging, model)
+        arrays = _write_arrays(staging, {**_model_arrays(model), **_deformer_arrays(deformer)})
         export_deformer(deformer, staging / "deformer.onnx")
         export_texture_generator(texture_generator, staging / "texture.onnx")
-        manifest = _manifest(staging, model, texture_generator, style, prompt, arrays)
+        manifest = _manifest(staging, model, deformer, texture_generator, style, prompt, arrays)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         validate_manifest(manifest)
         Bundle(staging)  # the runtime's own checks, before anything is in place
@@ -55,9 +56,9 @@ def validate_manifest(manifest: dict) -> None:
     jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
 
 
-def _write_arrays(folder: Path, model) -> dict:
-    """The template mesh and rig as raw little-endian binaries; returns their manifest entries."""
-    tensors = {
+def _model_arrays(model) -> dict:
+    """The source model's template mesh and rig: name -> (tensor, dtype)."""
+    return {
         "template": (model.template, "float32"),
         "faces": (model.faces, "int32"),
         "uvs": (model.uvs, "float32"),
@@ -67,6 +68,34 @@ def _write_arrays(folder: Path, model) -> dict:
         "joint_regressor": (model.joint_regressor, "float32"),
         "expression_bases": (model.exprdirs, "float32"),
     }
+
+
+# The deformer's tensors a native core evaluates it from (docs/bundle-format.md, "Deformer
+# weights"); written as arrays named "deformer.<state dict key>". The names are a contract.
+DEFORMER_LINEAR = ("shape_encoder.0", "shape_encoder.2", "expression_encoder.0", "expression_encoder.2", "hyper.0", "hyper.2")
+DEFORMER_BUFFERS = ("template", "centre", "scale")
+
+
+def _deformer_arrays(deformer) -> dict:
+    """The deformer's weights as float32 arrays, name -> (tensor, dtype); none for a
+    deformer that is not a stylemm Deformer (its computation would not be the documented one)."""
+    if not isinstance(deformer, Deformer):
+        return {}
+    state = deformer.state_dict()
+    keys = [f"{layer}.{kind}" for layer in DEFORMER_LINEAR for kind in ("weight", "bias")] + list(DEFORMER_BUFFERS)
+    return {f"deformer.{key}": (state[key], "float32") for key in keys}
+
+
+def _deformer_native(deformer) -> dict:
+    """``networks.deformer.native``: the sizes the deformer's arrays are evaluated with."""
+    config = deformer.config
+    return {"hidden": config.hidden, "layers": config.layers, "w0": float(config.w0), "shape_code": config.shape_code,
+            "expression_code": config.expression_code, "hyper_hidden": config.hyper_hidden, "activation": "silu"}  # fmt: skip
+
+
+def _write_arrays(folder: Path, tensors: dict) -> dict:
+    """``tensors`` (name -> (tensor, dtype)) as raw little-endian C-order binaries ``<name>.bin``;
+    returns their manifest entries."""
     entries = {}
     for name, (tensor, dtype) in tensors.items():
         array = np.ascontiguousarray(tensor.detach().cpu().numpy(), dtype=np.dtype(dtype).newbyteorder("<"))
@@ -75,8 +104,16 @@ def _write_arrays(folder: Path, model) -> dict:
     return entries
 
 
-def _manifest(folder: Path, model, texture_generator, style: str, prompt: str | None, arrays: dict) -> dict:
+def _manifest(folder: Path, model, deformer, texture_generator, style: str, prompt: str | None, arrays: dict) -> dict:
     height = texture_generator.config.height
+    networks = {
+        "deformer": {"file": "deformer.onnx", "opset": OPSET, "inputs": {"shape": ["B", model.shape_dim],
+                     "expression": ["B", model.expression_dim]}, "outputs": {"vertices": ["B", model.num_vertices, 3]}},
+        "texture": {"file": "texture.onnx", "opset": OPSET, "inputs": {"z": ["B", texture_generator.config.z_dim],
+                    "truncation": [1]}, "outputs": {"texture": ["B", 3, height, 2 * height]}},
+    }  # fmt: skip
+    if isinstance(deformer, Deformer):  # the deformer.* arrays were written (_deformer_arrays)
+        networks["deformer"]["native"] = _deformer_native(deformer)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -96,12 +133,7 @@ def _manifest(folder: Path, model, texture_generator, style: str, prompt: str | 
         "joints": {"names": list(model.joint_names), "parents": list(model.parents)},
         "parts": list(model.part_names),
         "arrays": arrays,
-        "networks": {
-            "deformer": {"file": "deformer.onnx", "opset": OPSET, "inputs": {"shape": ["B", model.shape_dim],
-                         "expression": ["B", model.expression_dim]}, "outputs": {"vertices": ["B", model.num_vertices, 3]}},
-            "texture": {"file": "texture.onnx", "opset": OPSET, "inputs": {"z": ["B", texture_generator.config.z_dim],
-                        "truncation": [1]}, "outputs": {"texture": ["B", 3, height, 2 * height]}},
-        },  # fmt: skip
+        "networks": networks,
         "files": {p.name: {"bytes": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(folder.iterdir())},
     }
 

@@ -46,8 +46,9 @@ def _export(args) -> int:
     manifest = Bundle(args.out).manifest
     size = sum(entry["bytes"] for entry in manifest["files"].values()) / 2**20
     print(f"wrote {args.out} ({size:.1f} MB, format v{manifest['format_version']}) in {time.perf_counter() - start:.1f} s:")
+    width = max(map(len, manifest["files"]))
     for name, entry in sorted(manifest["files"].items()):
-        print(f"  {name:<24} {entry['bytes'] / 2**10:>9.1f} KiB  sha256 {entry['sha256'][:12]}")
+        print(f"  {name:<{width}} {entry['bytes'] / 2**10:>9.1f} KiB  sha256 {entry['sha256'][:12]}")
     if args.glb:
         _write_glb(args)
     if args.trt:

@@ -84,6 +84,94 @@ def test_crowds_evaluate_in_one_call(openhead, networks, bundle_path):
     np.testing.assert_allclose(meshes[2], model.character(shape=shapes[2]).mesh(), atol=1e-6)
 
 
+def native_deformer(bundle, shapes, expressions) -> np.ndarray:
+    """The deformer evaluated in float64 numpy exactly as docs/bundle-format.md ("Deformer
+    weights") describes it, from the bundle's deformer.* arrays and networks.deformer.native:
+    the oracle a native core is written against. (B, N, 3) for shapes (B, K), expressions (B, E)."""
+    native = bundle.manifest["networks"]["deformer"]["native"]
+    assert native["activation"] == "silu"
+
+    def a(name):
+        return bundle.array(f"deformer.{name}").astype(np.float64)
+
+    def silu(x):
+        return x / (1 + np.exp(-x))
+
+    def mlp(x, prefix):
+        return silu(x @ a(f"{prefix}.0.weight").T + a(f"{prefix}.0.bias")) @ a(f"{prefix}.2.weight").T + a(f"{prefix}.2.bias")
+
+    dims = [3] + [native["hidden"]] * native["layers"] + [3]
+    layers = list(zip(dims[:-1], dims[1:]))
+    template, centre, scale = a("template"), a("centre"), a("scale")
+    meshes = []
+    for shape, expression in zip(np.asarray(shapes, np.float64), np.asarray(expressions, np.float64)):
+        code = np.concatenate([mlp(shape, "shape_encoder"), mlp(expression, "expression_encoder")])
+        params = mlp(code, "hyper")
+        assert params.shape == (sum(i * o + o for i, o in layers),)
+        h, offset = (template - centre) / scale, 0
+        for k, (fan_in, fan_out) in enumerate(layers):
+            weight = params[offset : offset + fan_out * fan_in].reshape(fan_out, fan_in)
+            offset += fan_out * fan_in
+            bias = params[offset : offset + fan_out]
+            offset += fan_out
+            h = h @ weight.T + bias
+            if k < len(layers) - 1:
+                h = np.sin(native["w0"] * h)
+        meshes.append(template + h * scale)
+    return np.stack(meshes)
+
+
+def test_the_deformer_weights_evaluate_natively_as_documented(openhead, networks, bundle_path):
+    """The deformer.* arrays and the documented computation give what deformer.onnx gives."""
+    deformer, _ = networks
+    model = stylemm_runtime.load(bundle_path)
+    manifest = model.bundle.manifest
+    config = deformer.config
+    assert manifest["networks"]["deformer"]["native"] == {
+        "hidden": config.hidden, "layers": config.layers, "w0": config.w0, "shape_code": config.shape_code,
+        "expression_code": config.expression_code, "hyper_hidden": config.hyper_hidden, "activation": "silu"}  # fmt: skip
+    hyper = manifest["arrays"]["deformer.hyper.0.weight"]
+    assert hyper == {"file": "deformer.hyper.0.weight.bin", "dtype": "float32",
+                     "shape": [config.hyper_hidden, config.shape_code + config.expression_code]}  # fmt: skip
+    assert model.bundle.array("deformer.scale").shape == (1,) and model.bundle.array("deformer.centre").shape == (3,)
+    rng = np.random.default_rng(1)
+    shapes = rng.normal(size=(4, model.shape_dim)).astype(np.float32)
+    expressions = rng.uniform(0, 1, size=(4, openhead.expression_dim)).astype(np.float32)
+    expressions[0] = 0  # the neutral face
+    native = native_deformer(model.bundle, shapes, expressions)
+    exact = model.evaluate(shapes, expressions)
+    assert np.abs(exact - native).max() <= 1e-5  # metres
+    assert np.abs(exact - native[:1]).max() > 1e-3  # the pairs differ: the comparison is not trivial
+
+
+def test_the_schema_ties_the_native_description_to_its_arrays(bundle_path):
+    import copy
+
+    import jsonschema
+
+    from stylemm_export.bundle import validate_manifest
+
+    manifest = stylemm_runtime.load(bundle_path).bundle.manifest
+    validate_manifest(manifest)
+    missing = copy.deepcopy(manifest)
+    del missing["arrays"]["deformer.hyper.2.bias"]
+    with pytest.raises(jsonschema.ValidationError, match="deformer.hyper.2.bias"):
+        validate_manifest(missing)
+    other = copy.deepcopy(manifest)
+    other["networks"]["deformer"]["native"]["activation"] = "relu"
+    with pytest.raises(jsonschema.ValidationError):
+        validate_manifest(other)
+    integer = copy.deepcopy(manifest)
+    integer["arrays"]["deformer.template"]["dtype"] = "int32"
+    with pytest.raises(jsonschema.ValidationError):
+        validate_manifest(integer)
+    without = copy.deepcopy(manifest)  # a bundle without the optional weights is still a v1 bundle
+    del without["networks"]["deformer"]["native"]
+    for name in [n for n in without["arrays"] if n.startswith("deformer.")]:
+        del without["arrays"][name]
+    validate_manifest(without)
+
+
 def test_a_directory_bundle_is_refused_over_an_existing_one_unless_asked(openhead, networks, tmp_path):
     out = write_bundle(tmp_path / "dir", openhead, *networks, style="one")
     with pytest.raises(FileExistsError, match="--force"):
@@ -210,6 +298,8 @@ def test_unit_bakes_are_exact_for_single_units_of_a_linear_deformer(openhead, tm
 
     generator = TextureGenerator(TexGenConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
     model = stylemm_runtime.load(write_bundle(tmp_path / "linear.smm", openhead, Linear(), generator, style="linear"))
+    assert "native" not in model.bundle.manifest["networks"]["deformer"]  # not a Deformer: no weights to describe
+    assert not [name for name in model.bundle.manifest["arrays"] if name.startswith("deformer.")]
     shape = np.random.default_rng(0).normal(size=model.shape_dim).astype(np.float32)
     for method in baking.METHODS:
         error = baking.measure(model, shape, baking.bake(model, shape, method=method))
