@@ -53,6 +53,18 @@ def native():
     return _native_module
 
 
+def native_library():
+    """Path of the C library (libstylemm.so, stylemm.dll or libstylemm.dylib) installed beside
+    the native module: the same core, for engines and other languages (stylemm.h)."""
+    from pathlib import Path
+
+    folder = Path(native().__file__).parent
+    for name in ("libstylemm.so", "stylemm.dll", "libstylemm.dylib"):
+        if (folder / name).is_file():
+            return folder / name
+    raise ImportError(f"the C library libstylemm is not installed in {folder}; {_INSTALL_HINT}")
+
+
 def has_native() -> bool:
     """Whether a native core that matches this package is available."""
     try:

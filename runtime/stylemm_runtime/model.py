@@ -2,8 +2,10 @@
 
 ``exact`` evaluation: the bundle's ``deformer.onnx`` in ONNX Runtime gives the unposed
 mesh for (shape, expression); ``baked``: morph targets baked once per character
-(stylemm_runtime.baking) blended in numpy. Pose is then applied by linear blend skinning
-about joints regressed from the character's neutral mesh (the training side's rule).
+(stylemm_runtime.baking) blended in numpy; ``native``: the same morph targets blended by the
+native core (stylemm_runtime._native, the C library engines use). Pose is then applied by
+linear blend skinning about joints regressed from the character's neutral mesh (the
+training side's rule).
 A Model is immutable after loading, so threads can share it; ONNX Runtime sessions are
 safe to run concurrently.
 
@@ -15,17 +17,19 @@ spins until the scheduler's next tick. docs/runtime.md has the measurements.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from numbers import Integral
 
 import numpy as np
 import onnxruntime
 
+import stylemm_runtime
 from stylemm_runtime import baking, skinning
 from stylemm_runtime.bundle import Bundle, BundleError
 
 
-BACKENDS = ("exact", "baked", "auto")
+BACKENDS = ("exact", "baked", "native", "auto")
 AUTO_BAKE_P99_MM = 0.5  # sub-millimetre: invisible at game-camera distances
 
 
@@ -41,6 +45,14 @@ class Model:
             raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None
         providers = providers or ["CPUExecutionProvider"]
         self._deformer, self._texture = (self._session(name, providers, options) for name in ("deformer", "texture"))
+        self._native, self._native_lock = None, threading.Lock()
+
+    def native(self):
+        """This bundle in the native core (stylemm_runtime._native.Model), loaded on first use."""
+        with self._native_lock:
+            if self._native is None:
+                self._native = stylemm_runtime.native().Model(self.bundle.path)
+            return self._native
 
     def _read(self, manifest: dict) -> None:
         parameters = manifest["parameters"]
@@ -82,8 +94,10 @@ class Model:
         given or drawn from ``seed`` (both zero / the mean face when neither is given).
 
         backend: ``exact`` runs the deformer every frame; ``baked`` bakes morph targets once
-        (stylemm_runtime.baking, about a second) and then blends them in numpy; ``auto``
-        bakes and keeps the bake if its held-out p99 error is within ``AUTO_BAKE_P99_MM``.
+        (stylemm_runtime.baking, about a second) and then blends them in numpy; ``native``
+        blends the same bake in the native core; ``auto`` bakes and keeps the bake if its
+        held-out p99 error is within ``AUTO_BAKE_P99_MM``, blending natively where the native
+        core is built.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -120,6 +134,10 @@ class Model:
 
     def pose_rotations(self, pose) -> np.ndarray:
         """(J, 3, 3) local rotations from None or {joint name: axis-angle (3,)}."""
+        return skinning.rodrigues(self.pose_axis_angle(pose))
+
+    def pose_axis_angle(self, pose) -> np.ndarray:
+        """(J, 3) local axis-angle rotations from None or {joint name: axis-angle (3,)}."""
         axis_angle = np.zeros((len(self.joint_names), 3))
         if pose is not None:
             if not isinstance(pose, Mapping):
@@ -129,7 +147,7 @@ class Model:
                 raise ValueError(f"unknown joint(s) {unknown}; this bundle has {self.joint_names}")
             for name, value in pose.items():
                 axis_angle[self.joint_names.index(name)] = _finite(f"pose['{name}']", value, (3,))
-        return skinning.rodrigues(axis_angle)
+        return axis_angle
 
     def _session(self, name: str, providers: list[str], options: onnxruntime.SessionOptions) -> onnxruntime.InferenceSession:
         entry = self.bundle.manifest["networks"].get(name)
@@ -154,13 +172,19 @@ class Character:
         self.model, self.shape, self.texture_z, self.truncation = model, shape, texture_z, truncation
         neutral = model.evaluate(shape[None], np.zeros((1, len(model.expression_names)), np.float32))[0]
         self.rest_joints = model.joint_regressor @ neutral.astype(np.float64)  # joints follow identity, not expression
-        self.morphs, self.bake_error = None, None
+        self.morphs, self.bake_error, self._native = None, None, None
         if backend != "exact":
             self.morphs = baking.bake(model, shape)
             self.bake_error = baking.measure(model, shape, self.morphs)
             if backend == "auto" and self.bake_error["p99_mm"] > AUTO_BAKE_P99_MM:
                 self.morphs = None
-        self.backend = "exact" if self.morphs is None else "baked"
+        if self.morphs is None:
+            self.backend = "exact"
+        elif backend == "native" or (backend == "auto" and stylemm_runtime.has_native()):
+            self.backend = "native"
+            self._native = model.native().character_from_morphs(self.morphs.neutral, self.morphs.deltas)
+        else:
+            self.backend = "baked"
         self._texture = None
 
     @property
@@ -174,6 +198,8 @@ class Character:
     def mesh(self, expression=None, pose=None) -> np.ndarray:
         """Posed vertices (N, 3) float32; expression by name or as an (E,) array, pose by joint."""
         weights = self.model.expression_vector(expression)
+        if self._native is not None:
+            return self._native.evaluate(weights, pose=None if pose is None else self.model.pose_axis_angle(pose))
         if self.morphs is not None:
             vertices = self.morphs.mesh(weights)
         else:

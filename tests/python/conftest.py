@@ -19,3 +19,27 @@ def openhead(openhead_cache):
     from stylemm.facemodel import load
 
     return load("openhead")
+
+
+@pytest.fixture(scope="session")
+def networks(openhead):
+    """A tiny deformer and texture generator on OpenHead, nudged away from their initialisation."""
+    from stylemm.nets.deformer import Deformer, DeformerConfig
+    from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+
+    torch.manual_seed(0)
+    deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
+                                       expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
+    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
+    with torch.no_grad():
+        for p in list(deformer.parameters()) + list(generator.parameters()):
+            p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, which would hide mistakes
+    return deformer.eval(), generator.eval()
+
+
+@pytest.fixture(scope="session")
+def bundle_path(openhead, networks, tmp_path_factory):
+    """A .smm bundle of the tiny networks."""
+    from stylemm_export.bundle import write_bundle
+
+    return write_bundle(tmp_path_factory.mktemp("bundles") / "test.smm", openhead, *networks, style="test", prompt="a test")

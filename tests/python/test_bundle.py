@@ -12,27 +12,10 @@ import torch
 
 import stylemm_runtime
 from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
-from stylemm.nets.deformer import Deformer, DeformerConfig
+from stylemm.nets.deformer import DeformerConfig
 from stylemm.nets.texgen import TexGenConfig, TextureGenerator
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime.bundle import BundleError
-
-
-@pytest.fixture(scope="module")
-def networks(openhead):
-    torch.manual_seed(0)
-    deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
-                                       expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
-    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
-    with torch.no_grad():
-        for p in list(deformer.parameters()) + list(generator.parameters()):
-            p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, which would hide mistakes
-    return deformer.eval(), generator.eval()
-
-
-@pytest.fixture(scope="module")
-def bundle_path(openhead, networks, tmp_path_factory):
-    return write_bundle(tmp_path_factory.mktemp("bundles") / "test.smm", openhead, *networks, style="test", prompt="a test")
 
 
 def _torch_mesh(openhead, deformer, shape, expression, pose):
@@ -181,13 +164,9 @@ def test_a_directory_bundle_is_refused_over_an_existing_one_unless_asked(openhea
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dir"]  # no staging or old copies left
 
 
-def _copy_as_directory(bundle_path, folder):
-    with zipfile.ZipFile(bundle_path) as archive:
-        archive.extractall(folder)
-    return folder
-
-
-@pytest.mark.parametrize("damage, message", [
+# (damage, what the error says); the native reader reads no ONNX, so it passes a network
+# that is well hashed but not loadable (message None: the bundle must load).
+DAMAGES = [
     (lambda d: (d / "deformer.onnx").write_bytes((d / "deformer.onnx").read_bytes()[:1000]), "does not match its sha256"),
     (lambda d: (d / "faces.bin").unlink(), "'faces.bin', which is missing"),
     (lambda d: (d / "extra.txt").write_text("hi") and None, None),  # unlisted files in a directory are ignored
@@ -196,7 +175,12 @@ def _copy_as_directory(bundle_path, folder):
     (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
     (lambda d: _truncate_and_rehash(d, "texture.onnx"), "not a loadable ONNX model"),
     (lambda d: _edit_manifest(d, joints={"names": ["global"], "parents": [-1]}), "skin_weights has shape"),
-])  # fmt: skip
+]  # fmt: skip
+NATIVE_MESSAGES = ["does not match its sha256", "'faces.bin', which is missing", None, "newer than this library reads",
+                   "does not describe a stylemm-bundle", "not valid JSON", None, "array 'skin_weights' is float32"]  # fmt: skip
+
+
+@pytest.mark.parametrize("damage, message", DAMAGES)
 def test_damaged_bundles_get_errors_that_name_the_problem(bundle_path, tmp_path, damage, message):
     folder = _copy_as_directory(bundle_path, tmp_path / "b")
     damage(folder)
@@ -205,6 +189,23 @@ def test_damaged_bundles_get_errors_that_name_the_problem(bundle_path, tmp_path,
         return
     with pytest.raises(BundleError, match=message):
         stylemm_runtime.load(folder)
+
+
+@pytest.mark.parametrize("damage, message", [(d, m) for (d, _), m in zip(DAMAGES, NATIVE_MESSAGES)])
+def test_the_native_reader_refuses_the_same_damaged_bundles(bundle_path, tmp_path, damage, message):
+    folder = _copy_as_directory(bundle_path, tmp_path / "b")
+    damage(folder)
+    if message is None:
+        stylemm_runtime.native().Model(folder)
+        return
+    with pytest.raises(BundleError, match=message):
+        stylemm_runtime.native().Model(folder)
+
+
+def _copy_as_directory(bundle_path, folder):
+    with zipfile.ZipFile(bundle_path) as archive:
+        archive.extractall(folder)
+    return folder
 
 
 def _edit_manifest(folder, **changes):

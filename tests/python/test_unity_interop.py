@@ -20,12 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import stylemm_runtime
-from stylemm.nets.deformer import Deformer, DeformerConfig
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
-from stylemm_export.bundle import write_bundle
 from stylemm_runtime import baking, skinning
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,24 +29,6 @@ HEADER = ROOT / "bindings/include/stylemm/stylemm.h"
 SOURCES = [ROOT / "samples/unity/Runtime/StyleMMNative.cs", ROOT / "samples/unity/Runtime/StyleMMMeshLayout.cs",
            ROOT / "tests/mono/UnityInteropCheck.cs"]  # fmt: skip
 MAX_ERROR_M = 0.05e-3  # 0.05 mm: two deformer engines (ONNX Runtime here, the native core there)
-
-
-# The tiny-network bundle of test_bundle.py, copied rather than shared: only these two tests use it.
-@pytest.fixture(scope="module")
-def networks(openhead):
-    torch.manual_seed(0)
-    deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
-                                       expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
-    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
-    with torch.no_grad():
-        for p in list(deformer.parameters()) + list(generator.parameters()):
-            p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, which would hide mistakes
-    return deformer.eval(), generator.eval()
-
-
-@pytest.fixture(scope="module")
-def bundle_path(openhead, networks, tmp_path_factory):
-    return write_bundle(tmp_path_factory.mktemp("bundles") / "test.smm", openhead, *networks, style="test", prompt="a test")
 
 
 @pytest.fixture(scope="module")
