@@ -44,7 +44,7 @@ bool read_stored_zip(const std::uint8_t* archive, std::size_t size, std::map<std
   const std::size_t directory_size = u32(archive + end + 12), directory = u32(archive + end + 16);
   if (count == 0xffff || directory == 0xffffffff) return fail(error, "ZIP64 archives are not .smm bundles");
   if (!fits(directory, directory_size, end)) return fail(error, "the zip directory lies outside the archive (truncated?)");
-  std::size_t at = directory;
+  std::size_t at = directory, total = 0;  // total: members' bytes, at most the archive's unless members overlap
   for (std::uint32_t i = 0; i < count; ++i) {
     if (!fits(at, kEntrySize, directory + directory_size) || u32(archive + at) != kDirectoryEntry)
       return fail(error, "damaged zip directory (truncated?)");
@@ -64,6 +64,7 @@ bool read_stored_zip(const std::uint8_t* archive, std::size_t size, std::map<std
       return fail(error, "member '" + name + "' has no local header where the directory says");
     const std::size_t data = local + kLocalSize + u16(archive + local + 26) + std::size_t{u16(archive + local + 28)};
     if (!fits(data, length, size)) return fail(error, "member '" + name + "' runs past the end of the archive (truncated?)");
+    if ((total += length) > size) return fail(error, "members overlap (each would be copied: a zip bomb)");
     if (!name.empty() && name.back() == '/') continue;  // a folder entry holds nothing
     if (!members.emplace(name, Span{archive + data, length}).second)
       return fail(error, "member '" + name + "' appears twice");
