@@ -51,8 +51,11 @@ bool plain_name(const std::string& name) {
 
 json parse_manifest(const std::vector<std::uint8_t>& bytes, const std::string& origin) {
   if (bytes.size() > kMaxManifestBytes) bad(origin, std::string(kManifest) + " is larger than 1 MiB");
-  json manifest = json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
-  if (manifest.is_discarded()) bad(origin, std::string(kManifest) + " is not valid JSON");
+  int depth = 0;  // nlohmann copies values recursively: a deeply nested manifest would overflow the stack
+  const auto deepest = [&depth](int d, json::parse_event_t, json&) { depth = d > depth ? d : depth; return true; };
+  json manifest = json::parse(bytes.begin(), bytes.end(), deepest, /*allow_exceptions=*/false);
+  if (manifest.is_discarded() || depth > 64)
+    bad(origin, std::string(kManifest) + " is not valid JSON, or nests deeper than 64 levels");
   if (!manifest.is_object() || manifest.value("format", json()) != "stylemm-bundle")
     bad(origin, std::string(kManifest) + " does not describe a stylemm-bundle");
   const json& version = manifest.value("format_version", json());
