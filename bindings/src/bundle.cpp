@@ -60,7 +60,7 @@ json parse_manifest(const std::vector<std::uint8_t>& bytes, const std::string& o
     bad(origin, std::string(kManifest) + " does not describe a stylemm-bundle");
   const json& version = manifest.value("format_version", json());
   if (!version.is_number_integer()) bad(origin, std::string(kManifest) + " has no integer format_version");
-  if (version.get<long long>() > kFormatVersion)
+  if (version.get<double>() > kFormatVersion)  // not long long: 2^64 - 1 would wrap to -1
     throw Error(SMM_ERR_VERSION, origin + " is format version " + version.dump() + ", newer than this library reads (" +
                                      std::to_string(kFormatVersion) + "); upgrade libstylemm");
   for (const char* key : {"files", "arrays", "networks", "parameters", "mesh"}) {
