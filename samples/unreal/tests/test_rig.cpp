@@ -1,0 +1,483 @@
+// The engine-free part of the Unreal plugin (StyleMMRig) against the real stylemm.h and
+// libstylemm, on a bundle written by hand (tiny_bundle.cpp). Unreal itself is not needed.
+// Set STYLEMM_TEST_BUNDLE to a real bundle (e.g. out/realistic.smm) to check it too.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "StyleMMRig.h"
+#include "stylemm/stylemm.h"
+#include "tiny_bundle.h"
+
+namespace {
+
+constexpr float kSentinel = -12345.0f;
+const double kPi = 3.14159265358979323846;
+
+bool AllSentinel(const std::vector<float>& Values) {
+  for (float V : Values)
+    if (std::memcmp(&V, &kSentinel, sizeof V) != 0) return false;
+  return true;
+}
+
+// Rodrigues' formula: the rotation matrix (row-major, acting on column vectors) of an axis-angle.
+std::vector<double> Rotation(const double* AxisAngle) {
+  const double Angle = std::sqrt(AxisAngle[0] * AxisAngle[0] + AxisAngle[1] * AxisAngle[1] + AxisAngle[2] * AxisAngle[2]);
+  std::vector<double> R = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+  if (Angle == 0) return R;
+  const double X = AxisAngle[0] / Angle, Y = AxisAngle[1] / Angle, Z = AxisAngle[2] / Angle;
+  const double C = std::cos(Angle), S = std::sin(Angle), T = 1 - C;
+  return {T * X * X + C,     T * X * Y - S * Z, T * X * Z + S * Y,  //
+          T * X * Y + S * Z, T * Y * Y + C,     T * Y * Z - S * X,  //
+          T * X * Z - S * Y, T * Y * Z + S * X, T * Z * Z + C};
+}
+
+std::vector<float> ToFloat(const std::vector<double>& Values) { return std::vector<float>(Values.begin(), Values.end()); }
+
+// The map from glTF to Unreal axes that the plugin documents, as a matrix: UE = M g (without the 100).
+const double kM[9] = {0, 0, 1, -1, 0, 0, 0, 1, 0};
+
+// R_gltf = M^T R_ue M.
+std::vector<double> GltfFromUnreal(const std::vector<double>& Rue) {
+  std::vector<double> Out(9, 0.0);
+  for (int I = 0; I < 3; ++I)
+    for (int J = 0; J < 3; ++J)
+      for (int K = 0; K < 3; ++K)
+        for (int L = 0; L < 3; ++L) Out[3 * I + J] += kM[3 * K + I] * Rue[3 * K + L] * kM[3 * L + J];
+  return Out;
+}
+
+struct LoadedTiny {
+  TinyBundle::TempDir Temp;
+  TinyBundle::Contents Contents;
+  std::filesystem::path Dir;
+  StyleMM::Rig Rig;
+
+  explicit LoadedTiny(const TinyBundle::Options& Opts = TinyBundle::Options{}) {
+    Dir = Temp.Path() / "tiny";
+    Contents = TinyBundle::Write(Dir, Opts);
+    const StyleMM::Result Loaded = Rig.Load(Dir.string());
+    INFO(Loaded.Message);
+    REQUIRE(Loaded.Ok());
+  }
+};
+
+// The layout's promises, checked against the topology it came from.
+void CheckLayout(const StyleMM::RenderLayout& L, const std::vector<int>& Faces, const std::vector<int>& UvFaces,
+                 const std::vector<float>& Uvs, int N) {
+  const int U = static_cast<int>(Uvs.size() / 2);
+  REQUIRE(L.Vertices >= U);
+  REQUIRE(L.PositionOfVertex.size() == static_cast<size_t>(L.Vertices));
+  REQUIRE(L.UvOfVertex.size() == static_cast<size_t>(L.Vertices));
+  REQUIRE(L.Uvs.size() == 2 * static_cast<size_t>(L.Vertices));
+  REQUIRE(L.Triangles.size() == Faces.size());
+  for (int I = 0; I < U; ++I) CHECK(L.UvOfVertex[static_cast<size_t>(I)] == I);  // render vertex i < U is UV vertex i
+  for (int I = 0; I < L.Vertices; ++I) {
+    CHECK(L.PositionOfVertex[static_cast<size_t>(I)] >= 0);
+    CHECK(L.PositionOfVertex[static_cast<size_t>(I)] < N);
+    const int T = L.UvOfVertex[static_cast<size_t>(I)];
+    CHECK(L.Uvs[2 * static_cast<size_t>(I)] == Uvs[2 * static_cast<size_t>(T)]);
+    CHECK(L.Uvs[2 * static_cast<size_t>(I) + 1] == Uvs[2 * static_cast<size_t>(T) + 1]);
+  }
+  // Every corner: a render vertex whose position and UV are the ones the bundle's corner names.
+  std::set<std::pair<int, int>> Pairs;
+  for (size_t Corner = 0; Corner < Faces.size(); ++Corner) {
+    INFO("corner " << Corner);
+    const int V = L.Triangles[Corner];
+    REQUIRE(V >= 0);
+    REQUIRE(V < L.Vertices);
+    CHECK(L.PositionOfVertex[static_cast<size_t>(V)] == Faces[Corner]);
+    CHECK(L.UvOfVertex[static_cast<size_t>(V)] == UvFaces[Corner]);
+    Pairs.insert({Faces[Corner], UvFaces[Corner]});
+  }
+  // No more render vertices than distinct (position, UV) pairs plus unused UV vertices.
+  std::set<int> UsedUvs(UvFaces.begin(), UvFaces.end());
+  CHECK(static_cast<size_t>(L.Vertices) == Pairs.size() + (static_cast<size_t>(U) - UsedUvs.size()));
+}
+
+}  // namespace
+
+TEST_CASE("unreal rig: the library is the version of the header") {
+  const StyleMM::Result Version = StyleMM::CheckLibraryVersion();
+  INFO(Version.Message);
+  CHECK(Version.Ok());
+  CHECK(Version.Message.empty());
+}
+
+TEST_CASE("unreal rig: the hand-written bundle's checksums are real SHA-256") {
+  CHECK(TinyBundle::Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(TinyBundle::Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(TinyBundle::Sha256Hex(std::string(1000, 'a')) ==
+        "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
+}
+
+TEST_CASE("unreal rig: render layout of a topology") {
+  // Two triangles sharing an edge, with a UV seam along it: positions 1 and 2 have two UV vertices each.
+  const std::vector<int> Faces = {0, 1, 2, 2, 1, 3};
+  const std::vector<int> UvFaces = {4, 0, 5, 1, 2, 3};
+  const std::vector<float> Uvs = {0.0f, 0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f, 0.9f, 1.0f, 0.0f};
+  StyleMM::RenderLayout L;
+
+  SECTION("one render vertex per UV vertex") {
+    REQUIRE(StyleMM::BuildRenderLayout(L, Faces, UvFaces, Uvs, 4).Ok());
+    CHECK(L.Vertices == 6);
+    CHECK(L.PositionOfVertex == std::vector<int>{1, 2, 1, 3, 0, 2});
+    CHECK(L.Triangles == UvFaces);
+    CheckLayout(L, Faces, UvFaces, Uvs, 4);
+  }
+  SECTION("a UV vertex shared by two positions gets a render vertex per position") {
+    const std::vector<int> Shared = {4, 0, 5, 0, 1, 3};  // UV vertex 0 for positions 1 and 2; UV 2 unused
+    REQUIRE(StyleMM::BuildRenderLayout(L, Faces, Shared, Uvs, 4).Ok());
+    REQUIRE(L.Vertices == 7);
+    CHECK(L.PositionOfVertex[2] == 0);  // unused UV vertex: position 0
+    CHECK(L.PositionOfVertex[0] == 1);  // the first position to use a UV vertex keeps it
+    CHECK(L.PositionOfVertex[6] == 2);
+    CHECK(L.UvOfVertex[6] == 0);
+    CheckLayout(L, Faces, Shared, Uvs, 4);
+  }
+  SECTION("indices out of range are a bad bundle, and leave the layout alone") {
+    REQUIRE(StyleMM::BuildRenderLayout(L, Faces, UvFaces, Uvs, 4).Ok());
+    const StyleMM::Result Bad = StyleMM::BuildRenderLayout(L, Faces, {4, 0, 6, 1, 2, 3}, Uvs, 4);
+    CHECK(Bad.Status == SMM_ERR_BAD_BUNDLE);
+    CHECK(Bad.Message.find("UV 6 of 6") != std::string::npos);
+    CHECK(StyleMM::BuildRenderLayout(L, {0, 1, 4, 2, 1, 3}, UvFaces, Uvs, 4).Status == SMM_ERR_BAD_BUNDLE);
+    CHECK(StyleMM::BuildRenderLayout(L, {0, 1, -1, 2, 1, 3}, UvFaces, Uvs, 4).Status == SMM_ERR_BAD_BUNDLE);
+    CHECK(StyleMM::BuildRenderLayout(L, {0, 1, 2}, UvFaces, Uvs, 4).Status == SMM_ERR_BAD_BUNDLE);
+    CHECK(L.Vertices == 6);
+  }
+}
+
+TEST_CASE("unreal rig: a loaded bundle's sizes and names and its render layout") {
+  SECTION("seams only") {
+    LoadedTiny T;
+    const smm_model_info& Info = T.Rig.Info();
+    CHECK(Info.vertices == T.Contents.N);
+    CHECK(Info.triangles == T.Contents.F);
+    CHECK(Info.uv_vertices == T.Contents.U);
+    CHECK(Info.shape_dim == T.Contents.K);
+    CHECK(Info.expressions == T.Contents.E);
+    CHECK(Info.joints == T.Contents.J);
+    CHECK(T.Rig.ExpressionNames() == T.Contents.ExpressionNames);
+    CHECK(T.Rig.JointNames() == T.Contents.JointNames);
+    CHECK(T.Rig.FindJoint("neck") == 1);
+    CHECK(T.Rig.FindJoint("Neck") == -1);  // joint names are exact
+    CHECK(T.Rig.RenderVertices() == T.Contents.U);
+    CheckLayout(T.Rig.Render(), T.Contents.Faces, T.Contents.UvFaces, T.Contents.Uvs, T.Contents.N);
+  }
+  SECTION("a UV vertex shared by two positions, and one unused") {
+    TinyBundle::Options Opts;
+    Opts.SharedUv = true;
+    LoadedTiny T(Opts);
+    CHECK(T.Rig.RenderVertices() == T.Contents.U + 1);
+    CheckLayout(T.Rig.Render(), T.Contents.Faces, T.Contents.UvFaces, T.Contents.Uvs, T.Contents.N);
+  }
+}
+
+TEST_CASE("unreal rig: curve names map to expressions") {
+  SECTION("LiveLink's PascalCase names find the bundle's camelCase ARKit names") {
+    const StyleMM::CurveMap Map({"jawOpen", "eyeBlinkLeft", "mouthSmileRight"});
+    CHECK(Map.Find("jawOpen") == 0);
+    CHECK(Map.Find("JawOpen") == 0);
+    CHECK(Map.Find("EyeBlinkLeft") == 1);
+    CHECK(Map.Find("MOUTHSMILERIGHT") == 2);
+    CHECK(Map.Find("HeadYaw") == -1);  // Live Link Face's head rotation curves are not expressions
+    CHECK(Map.Find("") == -1);
+    CHECK(Map.Find("jawOpen ") == -1);
+  }
+  SECTION("names that differ only in case match exactly, never loosely") {
+    const StyleMM::CurveMap Map({"a", "A", "b"});
+    CHECK(Map.Find("a") == 0);
+    CHECK(Map.Find("A") == 1);
+    CHECK(Map.Find("B") == 2);
+    const StyleMM::CurveMap Loose({"jawOpen", "JAWOPEN"});
+    CHECK(Loose.Find("JawOpen") == -1);
+  }
+  SECTION("through a loaded rig") {
+    LoadedTiny T;
+    CHECK(T.Rig.FindExpression("JawOpen") == 0);
+    CHECK(T.Rig.FindExpression("EyeBlinkLeft") == 1);
+    CHECK(T.Rig.FindExpression("EyeBlinkRight") == -1);  // not in this bundle
+  }
+}
+
+TEST_CASE("unreal rig: shapes from seeds") {
+  const std::vector<float> A = StyleMM::SampleShape(42, 7), B = StyleMM::SampleShape(42, 7);
+  CHECK(A == B);
+  CHECK(StyleMM::SampleShape(43, 7) != A);
+  CHECK(StyleMM::SampleShape(42, 0).empty());
+  CHECK(StyleMM::SampleShape(42, -1).empty());
+  // A prefix of a longer draw: the values do not depend on how many are asked for.
+  const std::vector<float> Long = StyleMM::SampleShape(42, 8);
+  CHECK(std::vector<float>(Long.begin(), Long.begin() + 6) == std::vector<float>(A.begin(), A.begin() + 6));
+  // Pinned: the same seed must give the same face on every platform and standard library.
+  // (mt19937's output is fixed by the standard; the transform is ours.)
+  const std::vector<float> Pinned = StyleMM::SampleShape(0, 4);
+  const float Want[4] = {-0.2376911f, -1.0693438f, -0.9664641f, -0.2800147f};
+  for (int I = 0; I < 4; ++I) CHECK(Pinned[static_cast<size_t>(I)] == Approx(Want[I]).margin(1e-6));
+
+  const std::vector<float> Many = StyleMM::SampleShape(7, 100000);
+  double Sum = 0, Squares = 0;
+  for (float V : Many) {
+    REQUIRE(std::isfinite(V));
+    Sum += V;
+    Squares += static_cast<double>(V) * V;
+  }
+  const double Mean = Sum / static_cast<double>(Many.size());
+  CHECK(std::abs(Mean) < 0.02);
+  CHECK(Squares / static_cast<double>(Many.size()) - Mean * Mean == Approx(1.0).margin(0.02));
+}
+
+TEST_CASE("unreal rig: evaluation is smm_evaluate scattered to the render layout") {
+  LoadedTiny T;
+  StyleMM::Rig& Rig = T.Rig;
+  REQUIRE(Rig.CreateCharacterFromSeed(5).Ok());
+  const int N = Rig.Vertices(), R = Rig.RenderVertices();
+  const std::vector<float> Weights = {0.7f, 1.0f, 0.25f};
+  const std::vector<float> Pose = {0.05f, -0.1f, 0.02f, 0.2f, 0.1f, -0.3f};
+
+  std::vector<float> Positions(3 * static_cast<size_t>(R), kSentinel), Normals(Positions);
+  const StyleMM::Result Done =
+      Rig.Evaluate(Weights.data(), 3, Pose.data(), 6, Positions.data(), Normals.data(), 3 * R);
+  INFO(Done.Message);
+  REQUIRE(Done.Ok());
+
+  std::vector<float> Direct(3 * static_cast<size_t>(N)), DirectNormals(Direct);
+  REQUIRE(smm_evaluate(Direct.data(), DirectNormals.data(), Rig.RawEvaluator(), Rig.RawCharacter(), Weights.data(), 3,
+                       Pose.data(), 6, N) == SMM_OK);
+  const StyleMM::RenderLayout& L = Rig.Render();
+  for (int I = 0; I < R; ++I)
+    for (int D = 0; D < 3; ++D) {
+      const size_t From = 3 * static_cast<size_t>(L.PositionOfVertex[static_cast<size_t>(I)]) + static_cast<size_t>(D);
+      const size_t To = 3 * static_cast<size_t>(I) + static_cast<size_t>(D);
+      CHECK(Positions[To] == Direct[From]);  // bit for bit: the same computation
+      CHECK(Normals[To] == DirectNormals[From]);
+    }
+  // The pose and the expression did something, and the normals are unit vectors.
+  std::vector<float> Rest(Positions.size(), kSentinel);
+  REQUIRE(Rig.Evaluate(nullptr, 0, nullptr, 0, Rest.data(), nullptr, 3 * R).Ok());
+  CHECK(Rest != Positions);
+  for (int I = 0; I < R; ++I) {
+    const float* V = &Normals[3 * static_cast<size_t>(I)];
+    CHECK(std::sqrt(V[0] * V[0] + V[1] * V[1] + V[2] * V[2]) == Approx(1.0f).margin(1e-5));
+  }
+
+  SECTION("no weights is the neutral face, no pose the rest pose") {
+    const std::vector<float> Zeros(3, 0.0f);
+    std::vector<float> Explicit(Positions.size(), kSentinel);
+    REQUIRE(Rig.Evaluate(Zeros.data(), 3, nullptr, 0, Explicit.data(), nullptr, 3 * R).Ok());
+    CHECK(Explicit == Rest);
+  }
+  SECTION("a seed is SampleShape(seed) through the native deformer") {
+    const std::vector<float> Shape = StyleMM::SampleShape(5, Rig.ShapeDim());
+    std::vector<float> FromSeed(3 * static_cast<size_t>(N)), FromShape(FromSeed);
+    REQUIRE(smm_character_get_neutral(FromSeed.data(), Rig.RawCharacter(), 3 * N) == SMM_OK);
+    REQUIRE(Rig.CreateCharacter(Shape.data(), Rig.ShapeDim()).Ok());
+    REQUIRE(smm_character_get_neutral(FromShape.data(), Rig.RawCharacter(), 3 * N) == SMM_OK);
+    CHECK(FromSeed == FromShape);
+    REQUIRE(Rig.CreateCharacterFromSeed(6).Ok());
+    REQUIRE(smm_character_get_neutral(FromShape.data(), Rig.RawCharacter(), 3 * N) == SMM_OK);
+    CHECK(FromSeed != FromShape);
+  }
+  SECTION("a character baked elsewhere animates the same way") {
+    const int E = Rig.Expressions();
+    std::vector<float> Neutral(3 * static_cast<size_t>(N)), Deltas(3 * static_cast<size_t>(N) * static_cast<size_t>(E));
+    REQUIRE(smm_character_get_neutral(Neutral.data(), Rig.RawCharacter(), static_cast<int>(Neutral.size())) == SMM_OK);
+    REQUIRE(smm_character_get_deltas(Deltas.data(), Rig.RawCharacter(), static_cast<int>(Deltas.size())) == SMM_OK);
+    REQUIRE(Rig.CreateCharacterFromBake(Neutral.data(), Deltas.data(), static_cast<int>(Neutral.size() + Deltas.size()))
+                .Ok());
+    std::vector<float> Again(Positions.size(), kSentinel);
+    REQUIRE(Rig.Evaluate(Weights.data(), 3, Pose.data(), 6, Again.data(), nullptr, 3 * R).Ok());
+    for (size_t I = 0; I < Again.size(); ++I) CHECK(Again[I] == Approx(Positions[I]).margin(1e-6));
+  }
+}
+
+TEST_CASE("unreal rig: errors come back with a status and a message") {
+  StyleMM::Rig Rig;
+
+  SECTION("a missing bundle is an I/O error") {
+    const StyleMM::Result Missing = Rig.Load("/nonexistent/stylemm/none.smm");
+    CHECK(Missing.Status == SMM_ERR_IO);
+    CHECK_FALSE(Missing.Message.empty());
+    CHECK(Missing.Message != smm_status_string(SMM_ERR_IO));  // the library's own words, not just the code's
+    CHECK_FALSE(Rig.IsLoaded());
+  }
+  SECTION("a modified file is a bad bundle, and a failed load leaves nothing loaded") {
+    LoadedTiny T;
+    REQUIRE(T.Rig.CreateCharacterFromSeed(1).Ok());
+    {
+      std::fstream File(T.Dir / "faces.bin", std::ios::in | std::ios::out | std::ios::binary);
+      File.seekp(0);
+      File.put('\x01');
+    }
+    const StyleMM::Result Bad = T.Rig.Load(T.Dir.string());
+    CHECK(Bad.Status == SMM_ERR_BAD_BUNDLE);
+    CHECK_FALSE(Bad.Message.empty());
+    CHECK_FALSE(T.Rig.IsLoaded());
+    CHECK_FALSE(T.Rig.HasCharacter());
+    CHECK(T.Rig.RenderVertices() == 0);
+  }
+  SECTION("memory that is not a .smm archive") {
+    const std::string Junk = "definitely not a zip archive";
+    const StyleMM::Result Bad = Rig.LoadFromMemory(Junk.data(), static_cast<long long>(Junk.size()));
+    CHECK(Bad.Status == SMM_ERR_BAD_BUNDLE);
+    CHECK_FALSE(Bad.Message.empty());
+  }
+  SECTION("nothing loaded, no character") {
+    std::vector<float> Out(3, kSentinel);
+    CHECK(Rig.CreateCharacterFromSeed(1).Status == SMM_ERR_NULL_POINTER);
+    const StyleMM::Result NoCharacter = Rig.Evaluate(nullptr, 0, nullptr, 0, Out.data(), nullptr, 3);
+    CHECK(NoCharacter.Status == SMM_ERR_NULL_POINTER);
+    CHECK_FALSE(NoCharacter.Message.empty());
+    CHECK(AllSentinel(Out));
+  }
+  SECTION("per-frame errors keep the outputs as they were") {
+    LoadedTiny T;
+    REQUIRE(T.Rig.CreateCharacterFromSeed(1).Ok());
+    const int R = T.Rig.RenderVertices();
+    std::vector<float> Out(3 * static_cast<size_t>(R), kSentinel), Normals(Out);
+    std::vector<float> Weights = {0.1f, 0.2f, 0.3f};
+
+    const StyleMM::Result Short = T.Rig.Evaluate(Weights.data(), 3, nullptr, 0, Out.data(), Normals.data(), 3 * R - 3);
+    CHECK(Short.Status == SMM_ERR_SIZE);
+    CHECK_FALSE(Short.Message.empty());
+
+    const StyleMM::Result Count = T.Rig.Evaluate(Weights.data(), 2, nullptr, 0, Out.data(), Normals.data(), 3 * R);
+    CHECK(Count.Status == SMM_ERR_SIZE);
+    CHECK_FALSE(Count.Message.empty());  // smm_evaluator_message's words
+
+    Weights[1] = std::numeric_limits<float>::quiet_NaN();
+    const StyleMM::Result NaN = T.Rig.Evaluate(Weights.data(), 3, nullptr, 0, Out.data(), Normals.data(), 3 * R);
+    CHECK(NaN.Status == SMM_ERR_NON_FINITE);
+    CHECK_FALSE(NaN.Message.empty());
+
+    CHECK(T.Rig.Evaluate(Weights.data(), 3, nullptr, 0, nullptr, nullptr, 3 * R).Status == SMM_ERR_NULL_POINTER);
+    CHECK(AllSentinel(Out));
+    CHECK(AllSentinel(Normals));
+
+    Weights[1] = 0.2f;  // and the rig still works afterwards
+    const StyleMM::Result Fine = T.Rig.Evaluate(Weights.data(), 3, nullptr, 0, Out.data(), Normals.data(), 3 * R);
+    INFO(Fine.Message);
+    CHECK(Fine.Ok());
+    CHECK(Fine.Message.empty());
+  }
+  SECTION("a shape of the wrong size, and a failed bake keeps the character there was") {
+    LoadedTiny T;
+    const std::vector<float> Shape(5, 0.0f);
+    const StyleMM::Result Wrong = T.Rig.CreateCharacter(Shape.data(), 5);
+    CHECK(Wrong.Status == SMM_ERR_SIZE);
+    CHECK_FALSE(Wrong.Message.empty());
+    CHECK_FALSE(T.Rig.HasCharacter());
+
+    REQUIRE(T.Rig.CreateCharacterFromSeed(2).Ok());
+    const smm_character* Before = T.Rig.RawCharacter();
+    CHECK(T.Rig.CreateCharacter(Shape.data(), 5).Status == SMM_ERR_SIZE);
+    CHECK(T.Rig.RawCharacter() == Before);
+    std::vector<float> Out(3 * static_cast<size_t>(T.Rig.RenderVertices()));
+    CHECK(T.Rig.Evaluate(nullptr, 0, nullptr, 0, Out.data(), nullptr, static_cast<int>(Out.size())).Ok());
+  }
+}
+
+TEST_CASE("unreal rig: glTF to Unreal coordinates") {
+  SECTION("positions: metres to centimetres, the face looking along +X, +Z up, not mirrored") {
+    const float Front[3] = {0, 0, 1}, Up[3] = {0, 1, 0}, CharacterLeft[3] = {1, 0, 0};
+    float Out[3];
+    StyleMM::UnrealFromGltfPosition(Out, Front);
+    CHECK((Out[0] == 100 && Out[1] == 0 && Out[2] == 0));
+    StyleMM::UnrealFromGltfPosition(Out, Up);
+    CHECK((Out[0] == 0 && Out[1] == 0 && Out[2] == 100));
+    // Unreal's +Y is the right of something facing +X, so the character's left is -Y.
+    StyleMM::UnrealFromGltfPosition(Out, CharacterLeft);
+    CHECK((Out[0] == 0 && Out[1] == -100 && Out[2] == 0));
+    StyleMM::UnrealFromGltfDirection(Out, CharacterLeft);
+    CHECK((Out[0] == 0 && Out[1] == -1 && Out[2] == 0));
+  }
+  SECTION("triangles keep their order: Unreal's front faces have (b - a) x (c - a) pointing inwards") {
+    // A front face of the pyramid (counter-clockwise from outside, glTF) and its outward normal.
+    const float A[3] = {-0.1f, 0.0f, 0.0f}, B[3] = {0.1f, 0.0f, 0.0f}, C[3] = {0.0f, 0.1f, 0.1f};
+    const float Outward[3] = {0.0f, -0.02f, 0.02f};  // (B - A) x (C - A) in glTF axes
+    float Ua[3], Ub[3], Uc[3], Un[3];
+    StyleMM::UnrealFromGltfPosition(Ua, A);
+    StyleMM::UnrealFromGltfPosition(Ub, B);
+    StyleMM::UnrealFromGltfPosition(Uc, C);
+    StyleMM::UnrealFromGltfDirection(Un, Outward);
+    const float E1[3] = {Ub[0] - Ua[0], Ub[1] - Ua[1], Ub[2] - Ua[2]}, E2[3] = {Uc[0] - Ua[0], Uc[1] - Ua[1], Uc[2] - Ua[2]};
+    const float Cross[3] = {E1[1] * E2[2] - E1[2] * E2[1], E1[2] * E2[0] - E1[0] * E2[2], E1[0] * E2[1] - E1[1] * E2[0]};
+    // As in the ProceduralMeshComponent's GenerateBoxMesh: its +Z face (0, 1, 3) of
+    // (-1, 1, 1), (1, 1, 1), (-1, -1, 1) has the normal +Z and (b - a) x (c - a) = (0, 0, -4).
+    CHECK(Cross[0] * Un[0] + Cross[1] * Un[1] + Cross[2] * Un[2] < 0);
+  }
+  SECTION("rotations") {
+    float AxisAngle[3];
+    const std::vector<float> Identity = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    StyleMM::GltfAxisAngleFromUnrealRotation(AxisAngle, Identity.data());
+    CHECK((AxisAngle[0] == 0 && AxisAngle[1] == 0 && AxisAngle[2] == 0));
+
+    // Unreal yaw +90 degrees sends +X (forward) to +Y (right): the face turns to its right,
+    // which in glTF is the front (+Z) going to -X: -90 degrees about glTF +Y.
+    const std::vector<float> Yaw = {0, -1, 0, 1, 0, 0, 0, 0, 1};
+    StyleMM::GltfAxisAngleFromUnrealRotation(AxisAngle, Yaw.data());
+    CHECK(AxisAngle[0] == Approx(0).margin(1e-6));
+    CHECK(AxisAngle[1] == Approx(-kPi / 2).margin(1e-6));
+    CHECK(AxisAngle[2] == Approx(0).margin(1e-6));
+
+    // Any rotation: the result is M^T R M (checked through Rodrigues), angles up to pi.
+    std::mt19937 Engine(3);
+    std::uniform_real_distribution<double> Uniform(-1.0, 1.0);
+    for (int Trial = 0; Trial < 200; ++Trial) {
+      double Axis[3] = {Uniform(Engine), Uniform(Engine), Uniform(Engine)};
+      const double Length = std::sqrt(Axis[0] * Axis[0] + Axis[1] * Axis[1] + Axis[2] * Axis[2]);
+      const double Angle = Trial == 0 ? kPi : (Trial == 1 ? 1e-9 : kPi * std::abs(Uniform(Engine)));
+      for (double& A : Axis) A *= Angle / Length;
+      const std::vector<double> Rue = Rotation(Axis);
+      StyleMM::GltfAxisAngleFromUnrealRotation(AxisAngle, ToFloat(Rue).data());
+      const double Got[3] = {AxisAngle[0], AxisAngle[1], AxisAngle[2]};
+      const std::vector<double> Want = GltfFromUnreal(Rue), Back = Rotation(Got);
+      INFO("trial " << Trial);
+      for (int I = 0; I < 9; ++I) CHECK(Back[static_cast<size_t>(I)] == Approx(Want[static_cast<size_t>(I)]).margin(2e-6));
+    }
+  }
+}
+
+TEST_CASE("unreal rig: the real bundle that STYLEMM_TEST_BUNDLE names") {
+  const char* Path = std::getenv("STYLEMM_TEST_BUNDLE");
+  if (Path == nullptr || Path[0] == '\0') {
+    WARN("STYLEMM_TEST_BUNDLE is not set: nothing to check");
+    return;
+  }
+  StyleMM::Rig Rig;
+  const StyleMM::Result Loaded = Rig.Load(Path);
+  INFO(Loaded.Message);
+  REQUIRE(Loaded.Ok());
+  CHECK(Rig.RenderVertices() >= Rig.Info().uv_vertices);
+  std::vector<int> Faces(3 * static_cast<size_t>(Rig.Info().triangles)), UvFaces(Faces.size());
+  std::vector<float> Uvs(2 * static_cast<size_t>(Rig.Info().uv_vertices));
+  REQUIRE(smm_model_get_faces(Faces.data(), Rig.RawModel(), static_cast<int>(Faces.size())) == SMM_OK);
+  REQUIRE(smm_model_get_uv_faces(UvFaces.data(), Rig.RawModel(), static_cast<int>(UvFaces.size())) == SMM_OK);
+  REQUIRE(smm_model_get_uvs(Uvs.data(), Rig.RawModel(), static_cast<int>(Uvs.size())) == SMM_OK);
+  CheckLayout(Rig.Render(), Faces, UvFaces, Uvs, Rig.Vertices());
+  for (const char* Curve : {"JawOpen", "EyeBlinkLeft", "MouthSmileRight", "TongueOut"})
+    if (Rig.Expressions() == 52) CHECK(Rig.FindExpression(Curve) >= 0);
+
+  const StyleMM::Result Made = Rig.CreateCharacterFromSeed(1);
+  if (Made.Status == SMM_ERR_UNSUPPORTED) {
+    WARN("the bundle has no deformer weights (" << Made.Message << "): not evaluated");
+    return;
+  }
+  INFO(Made.Message);
+  REQUIRE(Made.Ok());
+  std::vector<float> Positions(3 * static_cast<size_t>(Rig.RenderVertices())), Normals(Positions.size());
+  const std::vector<float> Weights(static_cast<size_t>(Rig.Expressions()), 0.3f);
+  const StyleMM::Result Done = Rig.Evaluate(Weights.data(), Rig.Expressions(), nullptr, 0, Positions.data(),
+                                            Normals.data(), static_cast<int>(Positions.size()));
+  INFO(Done.Message);
+  CHECK(Done.Ok());
+}
