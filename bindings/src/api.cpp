@@ -50,33 +50,32 @@ constexpr int kMaxFit = 4096;  // fitted-bake samples: 16x stylemm_runtime's def
 
 [[noreturn]] void fail(smm_status status, const std::string& message) { throw Error(status, message); }
 
-// Runs body; turns whatever it throws into a status and a message. Never throws.
-template <typename Body>
-smm_status guarded(std::string& message, Body&& body) noexcept {
-  smm_status status = SMM_OK;
-  const char* text = "";
-  std::string detail;
-  try {
-    body();
-  } catch (const Error& e) {
-    status = e.status();
-    text = e.what();
-  } catch (const nlohmann::json::exception& e) {
-    status = SMM_ERR_BAD_BUNDLE;
-    text = e.what();  // a manifest value of the wrong type
-  } catch (const std::bad_alloc&) {
-    status = SMM_ERR_OUT_OF_MEMORY;
-    text = "out of memory";
-  } catch (...) {
-    status = SMM_ERR_INVALID_ARGUMENT;
-    text = "unexpected error";
-  }
+// Sets the message (inside the catch: the exception's text dies with it) and returns status.
+smm_status keep(std::string& message, smm_status status, const char* text) noexcept {
   try {
     message = text;
   } catch (...) {
     message.clear();  // no memory even for the message: the status still tells
   }
   return status;
+}
+
+// Runs body; turns whatever it throws into a status and a message. Never throws.
+template <typename Body>
+smm_status guarded(std::string& message, Body&& body) noexcept {
+  try {
+    body();
+    message.clear();
+    return SMM_OK;
+  } catch (const Error& e) {
+    return keep(message, e.status(), e.what());
+  } catch (const nlohmann::json::exception& e) {
+    return keep(message, SMM_ERR_BAD_BUNDLE, e.what());  // a manifest value of the wrong type
+  } catch (const std::bad_alloc&) {
+    return keep(message, SMM_ERR_OUT_OF_MEMORY, "out of memory");
+  } catch (...) {
+    return keep(message, SMM_ERR_INVALID_ARGUMENT, "unexpected error");
+  }
 }
 
 void copy_message(const std::string& message, char* error, int error_size) {
@@ -213,10 +212,12 @@ void frame(const smm_character_& character, const float* expression, const float
   stylemm::blend(vertices, character.neutral.data(), character.deltas.data(), expression, model.vertices,
                  model.expressions);
   if (pose) {
-    stylemm::joint_transforms(transforms, character.rest_joints.data(), model.parents.data(), pose, model.joints);
-    stylemm::skin(vertices, vertices, model.skin_weights.data(), transforms, model.vertices, model.joints);
+    stylemm::joint_transforms(transforms, character.rest_joints.data(), model.parents.data(), pose,
+                              model.joints);
+    stylemm::skin_planned(vertices, vertices, model.skin_plan, transforms);
   }
-  if (normals) stylemm::vertex_normals(normals, vertices, model.faces.data(), model.vertices, model.triangles);
+  if (normals)
+    stylemm::vertex_normals(normals, vertices, model.faces.data(), model.vertices, model.triangles);
 }
 
 void check_frame_sizes(const smm_model_& model, int n_expressions, const float* pose, int n_pose, int n_vertices) {
@@ -435,7 +436,6 @@ smm_status smm_evaluate(float* vertices, float* normals, smm_evaluator* evaluato
     check_frame_sizes(model, n_expressions, pose, n_pose, n_vertices);
     need_finite(expression, n_expressions, "expression");
     if (pose) need_finite(pose, n_pose, "pose");
-    [[maybe_unused]] stylemm::NoMalloc no_malloc;
     frame(*character, expression, pose, vertices, normals, evaluator->transforms[0].data());
   });
 }

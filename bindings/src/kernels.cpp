@@ -95,21 +95,76 @@ void blend(float* out, const float* template_vertices, const float* deltas, cons
   }
 }
 
+SkinPlan plan_skin(const float* weights, Index n_vertices, int n_joints) {
+  SkinPlan plan;
+  plan.blended_offset.push_back(0);
+  for (Index i = 0; i < n_vertices; ++i) {
+    const float* w = weights + i * n_joints;
+    const int joints = static_cast<int>(std::count_if(w, w + n_joints, [](float x) { return x != 0.0f; }));
+    for (int j = 0; j < n_joints; ++j) {
+      if (w[j] == 0.0f) continue;
+      if (joints == 1) {
+        plan.lone_vertex.push_back(static_cast<std::int32_t>(i));
+        plan.lone_joint.push_back(j);
+        plan.lone_weight.push_back(w[j]);
+      } else {
+        plan.blended_joint.push_back(j);
+        plan.blended_weight.push_back(w[j]);
+      }
+    }
+    if (joints > 1) {
+      plan.blended_vertex.push_back(static_cast<std::int32_t>(i));
+      plan.blended_offset.push_back(static_cast<std::int32_t>(plan.blended_joint.size()));
+    }
+  }
+  return plan;
+}
+
+void skin_planned(float* out, const float* vertices, const SkinPlan& plan, const float* transforms) {
+  const auto transform = [&](std::int32_t j) { return Eigen::Map<const Matrix34>(transforms + 16 * Index{j}); };
+  for (std::size_t k = 0; k < plan.lone_vertex.size(); ++k) {
+    const Index i = plan.lone_vertex[k];
+    const Matrix34 m = plan.lone_weight[k] * transform(plan.lone_joint[k]);
+    const Vector3f v = Eigen::Map<const Vector3f>(vertices + 3 * i);
+    Eigen::Map<Vector3f>(out + 3 * i) = m.leftCols<3>() * v + m.col(3);
+  }
+  for (std::size_t k = 0; k < plan.blended_vertex.size(); ++k) {
+    const Index i = plan.blended_vertex[k];
+    Matrix34 m = Matrix34::Zero();
+    for (std::int32_t e = plan.blended_offset[k]; e < plan.blended_offset[k + 1]; ++e)
+      m += plan.blended_weight[e] * transform(plan.blended_joint[e]);
+    const Vector3f v = Eigen::Map<const Vector3f>(vertices + 3 * i);
+    Eigen::Map<Vector3f>(out + 3 * i) = m.leftCols<3>() * v + m.col(3);
+  }
+}
+
 void vertex_normals(float* normals, const float* vertices, const std::int32_t* faces, Index n_vertices,
                     Index n_triangles) {
-  Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, 3, Eigen::RowMajor>> sum(normals, n_vertices, 3);
-  sum.setZero();
-  const auto vertex = [&](std::int32_t i) { return Eigen::Map<const Vector3f>(vertices + 3 * Index{i}); };
+  std::fill(normals, normals + 3 * n_vertices, 0.0f);
   // The cross product's length is twice the triangle's area: summing unnormalised face
-  // normals weights each face by its area.
+  // normals weights each face by its area. Plain scalar arithmetic in one pass measured
+  // fastest here (a gather per vertex over an adjacency list, or Eigen's 4-wide cross3,
+  // were 1.2x and 2x slower).
   for (Index f = 0; f < n_triangles; ++f) {
-    const std::int32_t* t = faces + 3 * f;
-    const Vector3f face = (vertex(t[1]) - vertex(t[0])).cross(vertex(t[2]) - vertex(t[0]));
-    for (int c = 0; c < 3; ++c) sum.row(t[c]) += face.transpose();
+    const float* a = vertices + 3 * Index{faces[3 * f]};
+    const float* b = vertices + 3 * Index{faces[3 * f + 1]};
+    const float* c = vertices + 3 * Index{faces[3 * f + 2]};
+    const float u0 = b[0] - a[0], u1 = b[1] - a[1], u2 = b[2] - a[2];
+    const float v0 = c[0] - a[0], v1 = c[1] - a[1], v2 = c[2] - a[2];
+    const float n0 = u1 * v2 - u2 * v1, n1 = u2 * v0 - u0 * v2, n2 = u0 * v1 - u1 * v0;
+    for (int corner = 0; corner < 3; ++corner) {
+      float* sum = normals + 3 * Index{faces[3 * f + corner]};
+      sum[0] += n0;
+      sum[1] += n1;
+      sum[2] += n2;
+    }
   }
   for (Index i = 0; i < n_vertices; ++i) {
-    const float length = sum.row(i).norm();
-    sum.row(i) /= std::max(length, 1e-12f);
+    float* n = normals + 3 * i;
+    const float scale = 1.0f / std::max(std::sqrt(n[0] * n[0] + n[1] * n[1] + n[2] * n[2]), 1e-12f);
+    n[0] *= scale;
+    n[1] *= scale;
+    n[2] *= scale;
   }
 }
 

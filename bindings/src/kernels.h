@@ -1,26 +1,13 @@
 // The per-frame arithmetic of the native core, unchecked: the C ABI functions check their
 // inputs once and then call these (skinning.cpp for the stateless calls, api.cpp for
-// characters). No function here allocates.
+// characters). Only plan_skin, run once per model, allocates.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-
-#include <Eigen/Core>
+#include <vector>
 
 namespace stylemm {
-
-#ifdef EIGEN_RUNTIME_NO_MALLOC
-// Test builds define EIGEN_RUNTIME_NO_MALLOC, so any heap allocation Eigen would make
-// inside a scope holding a NoMalloc fails an assertion: "no allocation per call" is checked.
-// (Eigen's flag is process-wide, so such builds check it in single-threaded tests only.)
-struct NoMalloc {
-  NoMalloc() { Eigen::internal::set_is_malloc_allowed(false); }
-  ~NoMalloc() { Eigen::internal::set_is_malloc_allowed(true); }
-};
-#else
-struct NoMalloc {};
-#endif
 
 using Index = std::ptrdiff_t;  // not long: that is 32 bits on Windows
 
@@ -37,6 +24,20 @@ void joint_transforms(float* out, const float* rest_joints, const int* parents, 
 // (J, 4, 4); out may be vertices. Zero weights are skipped.
 void skin(float* out, const float* vertices, const float* weights, const float* transforms, Index n_vertices,
           int n_joints);
+
+// The nonzero skinning weights of a model, sorted for speed: vertices that follow one joint
+// (most of a face) apart from those that blend several, so neither loop branches on the data.
+struct SkinPlan {
+  std::vector<std::int32_t> lone_vertex, lone_joint;  // one joint each, with weight lone_weight
+  std::vector<float> lone_weight;
+  std::vector<std::int32_t> blended_vertex, blended_offset;  // blended_offset: CSR, one more than vertices
+  std::vector<std::int32_t> blended_joint;
+  std::vector<float> blended_weight;
+};
+SkinPlan plan_skin(const float* weights, Index n_vertices, int n_joints);
+
+// skin() with a plan, for models that skin the same weights every frame.
+void skin_planned(float* out, const float* vertices, const SkinPlan& plan, const float* transforms);
 
 // out (N, 3) = template + sum_k coeffs[k] * deltas[k]; zero coefficients are skipped.
 void blend(float* out, const float* template_vertices, const float* deltas, const float* coeffs, Index n_vertices,

@@ -86,6 +86,7 @@ void read_arrays(smm_model_& model, const Bundle& bundle) {
   model.joint_regressor = bundle.floats("joint_regressor", {j, n});
   check_indices(model.faces, model.vertices, "faces");
   check_indices(model.uv_faces, model.uv_vertices, "uv_faces");
+  model.skin_plan = plan_skin(model.skin_weights.data(), n, model.joints);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "bundle.h"
 #include "deformer.h"
+#include "kernels.h"
 
 struct smm_model_ {
   int vertices = 0, triangles = 0, uv_vertices = 0;
@@ -22,6 +23,7 @@ struct smm_model_ {
   std::vector<float> uvs;                     // (U, 2)
   std::vector<float> skin_weights;            // (N, J)
   std::vector<float> joint_regressor;         // (J, N)
+  stylemm::SkinPlan skin_plan;                // skin_weights, sorted for the per-frame loop
   std::unique_ptr<stylemm::Deformer> deformer;  // null when the bundle has no deformer weights
 };
 

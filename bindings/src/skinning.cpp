@@ -8,8 +8,6 @@
 
 using stylemm::Index;
 
-using stylemm::NoMalloc;
-
 extern "C" {
 
 smm_status smm_blend_shapes(float* out, const float* template_vertices, const float* deltas, const float* coeffs,
@@ -20,7 +18,6 @@ smm_status smm_blend_shapes(float* out, const float* template_vertices, const fl
   if (n > std::numeric_limits<Index>::max() / n_shapes) return SMM_ERR_INVALID_ARGUMENT;
   // Not the deltas: see stylemm.h.
   if (!stylemm::all_finite(template_vertices, n) || !stylemm::all_finite(coeffs, n_shapes)) return SMM_ERR_NON_FINITE;
-  [[maybe_unused]] NoMalloc no_malloc;
   stylemm::blend(out, template_vertices, deltas, coeffs, n_vertices, n_shapes);
   return SMM_OK;
 }
@@ -32,7 +29,6 @@ smm_status smm_joint_transforms(float* out, const float* rest_joints, const int*
   if (!stylemm::parents_are_ordered(parents, n_joints)) return SMM_ERR_INVALID_PARENTS;
   if (!stylemm::all_finite(rest_joints, 3 * Index{n_joints}) || !stylemm::all_finite(axis_angle, 3 * Index{n_joints}))
     return SMM_ERR_NON_FINITE;
-  [[maybe_unused]] NoMalloc no_malloc;
   stylemm::joint_transforms(out, rest_joints, parents, axis_angle, n_joints);
   return SMM_OK;
 }
@@ -45,7 +41,6 @@ smm_status smm_skin(float* out, const float* vertices, const float* weights, con
   if (!stylemm::all_finite(vertices, 3 * Index{n_vertices}) || !stylemm::all_finite(weights, n_weights) ||
       !stylemm::all_finite(transforms, 16 * Index{n_joints}))
     return SMM_ERR_NON_FINITE;
-  [[maybe_unused]] NoMalloc no_malloc;
   stylemm::skin(out, vertices, weights, transforms, n_vertices, n_joints);
   return SMM_OK;
 }

@@ -8,7 +8,7 @@
 
 namespace TinyBundle {
 
-// Lower-case hex SHA-256 of bytes (FIPS 180-4), for the manifest's file list.
+// Lower-case hex SHA-256 of bytes, for the manifest's file list (the core's stylemm::sha256_hex).
 std::string Sha256Hex(const std::string& Bytes);
 
 struct Options {
