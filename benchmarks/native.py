@@ -1,0 +1,114 @@
+"""The native core against the other ways to animate the realistic bundle, in one run:
+a frame (mesh + normals, posed, ~15 of 52 expression weights active) for 1 and 64
+characters in the native core vs numpy's baked path vs ONNX Runtime's exact network;
+baking a character natively vs stylemm_runtime.baking (ONNX Runtime); the deformer itself
+natively vs ONNX Runtime; and the same frame and bake timed in C, without Python
+(benchmarks/native_frame.cpp, built here with CMake).
+
+    python benchmarks/native.py [--runs 9] [--threads 2]
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import stylemm_runtime
+from stylemm import load_pretrained
+from stylemm.facemodel import load
+from stylemm_export.bundle import write_bundle
+from stylemm_runtime import baking
+from timing import benchmark_arguments, median_ms, side_by_side_ms  # benchmarks/timing.py
+
+ROOT = Path(__file__).resolve().parents[1]
+ACTIVE = 15  # expression weights a face tracker drives at once, of 52
+OPENBLAS_SETTLE_S = 0.5  # see runtime.py: numpy's OpenBLAS workers spin for a while after each call
+
+
+def tracked_expressions(count: int, e: int, rng) -> np.ndarray:
+    weights = np.zeros((count, e), np.float32)
+    for row in weights:
+        row[rng.choice(e, ACTIVE, replace=False)] = rng.uniform(0.05, 1.0, ACTIVE)
+    return weights
+
+
+def c_benchmark(bundle: Path, runs: int, threads: int) -> dict:
+    """Build benchmarks/native_frame.cpp (Release) and run it on the bundle."""
+    build = ROOT / "build" / "bench"
+    subprocess.run(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DSTYLEMM_BUILD_BENCHMARKS=ON",
+                    "-DSTYLEMM_BUILD_TESTS=OFF", "-DSTYLEMM_BUILD_PYTHON=OFF"], check=True, capture_output=True)  # fmt: skip
+    subprocess.run(["cmake", "--build", build, "-j2", "--target", "stylemm_native_frame"], check=True, capture_output=True)
+    result = subprocess.run([build / "stylemm_native_frame", bundle, str(runs), str(threads)], check=True,
+                            capture_output=True, text=True)  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def main() -> None:
+    args = benchmark_arguments(__doc__)
+    networks, source = load_pretrained("openhead"), load("openhead")
+    folder = tempfile.TemporaryDirectory()
+    path = write_bundle(Path(folder.name) / "realistic.smm", source, networks.deformer, networks.texture_generator,
+                        style="realistic")  # fmt: skip
+    model = stylemm_runtime.load(path, threads=args.threads)
+    native = stylemm_runtime.native().Model(path, threads=args.threads)
+    rng = np.random.default_rng(0)
+    e, j = len(model.expression_names), len(model.joint_names)
+    pose = {"neck": [0.1, 0.3, 0.0], "jaw": [0.2, 0.0, 0.0]}
+    axis_angle = model.pose_axis_angle(pose).astype(np.float32)
+    print(f"median of {args.runs} runs, {args.threads} threads; frame = posed mesh + normals, {ACTIVE} of {e} weights active")
+
+    # Bakes: the native core vs stylemm_runtime.baking on ONNX Runtime, unit and fitted.
+    shape = rng.standard_normal(model.shape_dim).astype(np.float32)
+    fit = baking.sample_expressions(model.expression_names, 256, np.random.default_rng(0))
+    bake_runs = max(3, args.runs // 3)
+    for method, samples in (("unit", None), ("fitted", fit)):
+        python_ms = median_ms(lambda: baking.bake(model, shape, method=method), bake_runs)
+        time.sleep(OPENBLAS_SETTLE_S)
+        native_ms = median_ms(lambda: native.character(shape, fit_expressions=samples), bake_runs)
+        print(f"bake '{method}': native {native_ms:.0f} ms, ONNX Runtime + numpy {python_ms:.0f} ms, ratio {python_ms / native_ms:.1f}")
+
+    # The deformer itself, one mesh: native vs ONNX Runtime (the runtime's exact path).
+    weights = tracked_expressions(1, e, rng)
+    times = side_by_side_ms({"native": lambda: native.deform(shape[None], weights),
+                             "ort": lambda: model.evaluate(shape[None], weights)}, args.runs)  # fmt: skip
+    print(f"deformer, one mesh: native {times['native']:.2f} ms, ONNX Runtime {times['ort']:.2f} ms, "
+          f"ratio {times['ort'] / times['native']:.2f}")
+
+    print(f"{'characters':>10} {'native':>9} {'baked numpy':>12} {'exact ORT':>10} {'numpy/native':>13} {'ORT/native':>11}   (ms per frame)")
+    for count in (1, 64):
+        shapes = rng.standard_normal((count, model.shape_dim)).astype(np.float32)
+        frames = tracked_expressions(count, e, rng)
+        # A few distinct bakes serve the crowd: baking 64 characters costs a minute; timing does not care which.
+        distinct = [model.character(shape=s, backend="baked") for s in shapes[:4]]
+        baked = [distinct[i % len(distinct)] for i in range(count)]
+        natives = [native.character_from_morphs(c.morphs.neutral, c.morphs.deltas) for c in baked]
+        exact = [model.character(shape=s, backend="exact") for s in shapes[:4]]
+        exact = [exact[i % len(exact)] for i in range(count)]
+
+        def numpy_frames(characters):
+            for c, w in zip(characters, frames):
+                c.normals(c.mesh(expression=w, pose=pose))
+
+        poses = np.broadcast_to(axis_angle, (count, j, 3))
+        if count == 1:
+            native_step = lambda: natives[0].evaluate(frames[0], pose=axis_angle, normals=True)  # noqa: E731
+        else:
+            native_step = lambda: native.evaluate_many(natives, frames, poses=poses, normals=True)  # noqa: E731
+        native_ms = median_ms(native_step, args.runs * 10)
+        numpy_ms = median_ms(lambda: numpy_frames(baked), args.runs)
+        time.sleep(OPENBLAS_SETTLE_S)
+        exact_ms = median_ms(lambda: numpy_frames(exact), args.runs)
+        print(f"{count:>10} {native_ms:>9.3f} {numpy_ms:>12.2f} {exact_ms:>10.1f} {numpy_ms / native_ms:>13.0f} "
+              f"{exact_ms / native_ms:>11.0f}   ({native_ms / count:.3f} ms per character-frame natively)")
+
+    print("C, no Python (benchmarks/native_frame.cpp):", json.dumps(c_benchmark(path, args.runs * 30, args.threads)))
+    folder.cleanup()
+
+
+if __name__ == "__main__":
+    main()

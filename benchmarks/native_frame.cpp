@@ -1,0 +1,124 @@
+// Per-frame cost of the C ABI itself, without Python: one character's mesh + normals, and a
+// crowd through smm_evaluate_many; also baking a character. Prints medians in ms.
+//
+//   native_frame <bundle> [runs] [threads]
+//
+// Built and run by benchmarks/native.py (CMake option STYLEMM_BUILD_BENCHMARKS).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "stylemm/stylemm.h"
+
+namespace {
+
+template <typename Step>
+double median_ms(Step&& step, int runs) {
+  step();  // warm-up
+  std::vector<double> times;
+  for (int r = 0; r < runs; ++r) {
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::nth_element(times.begin(), times.begin() + runs / 2, times.end());
+  return times[static_cast<std::size_t>(runs / 2)];
+}
+
+void check(smm_status status, smm_evaluator* evaluator, const char* what) {
+  if (status == SMM_OK) return;
+  std::fprintf(stderr, "%s failed: %s (%s)\n", what, smm_status_string(status),
+               evaluator ? smm_evaluator_message(evaluator) : "");
+  std::exit(1);
+}
+
+// ~15 of E weights active, as a face tracker drives them.
+std::vector<float> expression(int e, std::mt19937& rng) {
+  std::vector<float> weights(static_cast<std::size_t>(e), 0.0f);
+  std::uniform_int_distribution<int> unit(0, e - 1);
+  std::uniform_real_distribution<float> weight(0.05f, 1.0f);
+  for (int k = 0; k < 15; ++k) weights[static_cast<std::size_t>(unit(rng))] = weight(rng);
+  return weights;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <bundle> [runs] [threads]\n", argv[0]);
+    return 2;
+  }
+  const int runs = argc > 2 ? std::atoi(argv[2]) : 101;
+  const int threads = argc > 3 ? std::atoi(argv[3]) : 2;
+  check(smm_check_version(STYLEMM_VERSION), nullptr, "version check");
+  char error[1024];
+  smm_model* model = nullptr;
+  if (smm_model_load(&model, argv[1], error, sizeof error) != SMM_OK) {
+    std::fprintf(stderr, "%s\n", error);
+    return 1;
+  }
+  smm_model_info info{};
+  smm_model_get_info(&info, model);
+  smm_evaluator* one = nullptr;
+  smm_evaluator* many = nullptr;
+  check(smm_evaluator_create(&one, model, 1, error, sizeof error), nullptr, "evaluator");
+  check(smm_evaluator_create(&many, model, threads, error, sizeof error), nullptr, "evaluator");
+
+  std::mt19937 rng(0);
+  std::normal_distribution<float> normal;
+  const int crowd = 64;
+  std::vector<smm_character*> characters(crowd, nullptr);
+  std::vector<float> shape(static_cast<std::size_t>(info.shape_dim));
+  for (float& s : shape) s = normal(rng);
+  const double bake_ms = median_ms(
+      [&] {
+        smm_character_destroy(characters[0]);
+        check(smm_character_create(&characters[0], many, shape.data(), info.shape_dim, nullptr, 0), many, "bake");
+      },
+      3);
+  // The crowd shares a few bakes: baking 64 characters would take long, and timing does not care which.
+  for (int c = 1; c < crowd; ++c) {
+    if (c < 4) {
+      for (float& s : shape) s = normal(rng);
+      check(smm_character_create(&characters[c], many, shape.data(), info.shape_dim, nullptr, 0), many, "bake");
+    }
+  }
+  std::vector<const smm_character*> members(crowd);
+  for (int c = 0; c < crowd; ++c) members[c] = characters[c < 4 ? c : c % 4];
+
+  const std::size_t n3 = 3 * static_cast<std::size_t>(info.vertices);
+  std::vector<float> weights, pose(static_cast<std::size_t>(3 * info.joints), 0.05f);
+  for (int c = 0; c < crowd; ++c) {
+    const std::vector<float> w = expression(info.expressions, rng);
+    weights.insert(weights.end(), w.begin(), w.end());
+  }
+  std::vector<float> poses;
+  for (int c = 0; c < crowd; ++c) poses.insert(poses.end(), pose.begin(), pose.end());
+  std::vector<float> vertices(n3 * crowd), normals(n3 * crowd);
+
+  const double single_ms = median_ms(
+      [&] {
+        check(smm_evaluate(vertices.data(), normals.data(), one, members[0], weights.data(), info.expressions,
+                           pose.data(), 3 * info.joints, info.vertices),
+              one, "evaluate");
+      },
+      runs);
+  const double crowd_ms = median_ms(
+      [&] {
+        check(smm_evaluate_many(vertices.data(), normals.data(), many, members.data(), weights.data(),
+                                info.expressions, poses.data(), 3 * info.joints, info.vertices, crowd),
+              many, "evaluate_many");
+      },
+      std::max(5, runs / 10));
+  std::printf("{\"bake_unit_ms\": %.3f, \"frame_ms\": %.4f, \"crowd64_ms\": %.3f, \"threads\": %d}\n", bake_ms,
+              single_ms, crowd_ms, threads);
+
+  for (smm_character* c : characters) smm_character_destroy(c);
+  smm_evaluator_destroy(one);
+  smm_evaluator_destroy(many);
+  smm_model_destroy(model);
+  return 0;
+}
