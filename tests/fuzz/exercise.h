@@ -25,6 +25,9 @@ inline void expect(bool condition, const char* what, const char* detail = nullpt
 // Beyond this many floats a baked character is not made: a bundle may legitimately
 // describe a mesh of millions of vertices times hundreds of expressions.
 constexpr long long kMaxBakeFloats = 1 << 22;
+// The deformer is evaluated once (not baked: that is 1 + E evaluations) on meshes up to this
+// size; its cost is vertices times the SIREN's weights, which the input's size bounds.
+constexpr int kMaxDeformVertices = 1024;
 
 inline void use_model(smm_model* model) {
   smm_model_info info{};
@@ -52,6 +55,17 @@ inline void use_model(smm_model* model) {
     return;
   }
   expect(error[0] == '\0', "smm_evaluator_create succeeded but left a message", error);
+
+  if (info.vertices <= kMaxDeformVertices) {
+    const std::vector<float> shape(static_cast<std::size_t>(info.shape_dim), 0.0f);
+    const std::vector<float> expression(static_cast<std::size_t>(info.expressions), 0.0f);
+    std::vector<float> deformed(static_cast<std::size_t>(n3));
+    const smm_status status = smm_deform(deformed.data(), evaluator, shape.data(), expression.data(), 1);
+    // SMM_ERR_UNSUPPORTED: the bundle has no deformer weights.
+    expect(status == SMM_OK || status == SMM_ERR_UNSUPPORTED, "smm_deform failed", smm_evaluator_message(evaluator));
+    expect((status == SMM_OK) == (smm_evaluator_message(evaluator)[0] == '\0'),
+           "smm_deform's message disagrees with its status", smm_evaluator_message(evaluator));
+  }
 
   if (n3 * (info.expressions + 1LL) <= kMaxBakeFloats) {
     // The neutral mesh is the template (finite, checked at load), so the frame has real
