@@ -105,8 +105,8 @@ void need_finite(const float* values, Index count, const char* what) {
 }
 
 template <typename T>
-smm_status copy_out(T* out, const std::vector<T>& values, int size, const smm_model* model) {
-  if (!out || !model) return SMM_ERR_NULL_POINTER;
+smm_status copy_out(T* out, const std::vector<T>& values, int size) {
+  if (!out) return SMM_ERR_NULL_POINTER;
   if (size < 0 || static_cast<std::size_t>(size) != values.size()) return SMM_ERR_SIZE;
   std::copy(values.begin(), values.end(), out);
   return SMM_OK;
@@ -319,19 +319,19 @@ smm_status smm_model_get_info(smm_model_info* out, const smm_model* model) {
 }
 
 smm_status smm_model_get_faces(int* out, const smm_model* model, int size) {
-  return model ? copy_out(out, model->faces, size, model) : SMM_ERR_NULL_POINTER;
+  return model ? copy_out(out, model->faces, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_model_get_uv_faces(int* out, const smm_model* model, int size) {
-  return model ? copy_out(out, model->uv_faces, size, model) : SMM_ERR_NULL_POINTER;
+  return model ? copy_out(out, model->uv_faces, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_model_get_uvs(float* out, const smm_model* model, int size) {
-  return model ? copy_out(out, model->uvs, size, model) : SMM_ERR_NULL_POINTER;
+  return model ? copy_out(out, model->uvs, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_model_get_template(float* out, const smm_model* model, int size) {
-  return model ? copy_out(out, model->template_vertices, size, model) : SMM_ERR_NULL_POINTER;
+  return model ? copy_out(out, model->template_vertices, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_model_get_expression_name(char* out, const smm_model* model, int index, int size) {
@@ -419,11 +419,11 @@ smm_status smm_character_create_baked(smm_character** out, smm_evaluator* evalua
 void smm_character_destroy(smm_character* character) { delete character; }
 
 smm_status smm_character_get_neutral(float* out, const smm_character* character, int size) {
-  return character ? copy_out(out, character->neutral, size, character->model) : SMM_ERR_NULL_POINTER;
+  return character ? copy_out(out, character->neutral, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_character_get_deltas(float* out, const smm_character* character, int size) {
-  return character ? copy_out(out, character->deltas, size, character->model) : SMM_ERR_NULL_POINTER;
+  return character ? copy_out(out, character->deltas, size) : SMM_ERR_NULL_POINTER;
 }
 
 smm_status smm_evaluate(float* vertices, float* normals, smm_evaluator* evaluator, const smm_character* character,

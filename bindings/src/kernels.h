@@ -26,9 +26,11 @@ void skin(float* out, const float* vertices, const float* weights, const float* 
           int n_joints);
 
 // The nonzero skinning weights of a model, sorted for speed: vertices that follow one joint
-// (most of a face) apart from those that blend several, so neither loop branches on the data.
+// (most of a face), grouped by that joint so its matrix stays in registers, apart from those
+// that blend several.
 struct SkinPlan {
-  std::vector<std::int32_t> lone_vertex, lone_joint;  // one joint each, with weight lone_weight
+  std::vector<std::int32_t> lone_offset;  // J + 1: joint j's lone vertices are [offset[j], offset[j + 1])
+  std::vector<std::int32_t> lone_vertex;
   std::vector<float> lone_weight;
   std::vector<std::int32_t> blended_vertex, blended_offset;  // blended_offset: CSR, one more than vertices
   std::vector<std::int32_t> blended_joint;
