@@ -17,10 +17,8 @@ cxx=${CXX:-clang++}
 python=${PYTHON:-.venv/bin/python}
 fuzzers=${FUZZERS:-fuzz_bundle fuzz_manifest}
 
-# Eigen's allocations inside smm_evaluate fail an assertion (EIGEN_RUNTIME_NO_MALLOC), as in
-# the C++ tests: the harnesses are single-threaded, where that process-wide check is valid.
 flags=(-g -O1 -std=c++17 -pthread -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-       -DEIGEN_RUNTIME_NO_MALLOC -Ibindings/include -Ibindings/src -I/usr/include/eigen3)
+       -Ibindings/include -Ibindings/src -I/usr/include/eigen3)
 mkdir -p "$out/obj" "$out/crashes"
 
 # The core's objects, compiled once for both harnesses (fuzzer-no-link: coverage without a
