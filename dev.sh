@@ -4,7 +4,8 @@
 #   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb), pictures and videos to out/samples,
 #                   procedural skin textures to out/textures, and the realistic style's bundle to
 #                   out/realistic.smm (checked by animating a character through the runtime)
-#   ./dev.sh test   all tests: Python (pytest) and C++ (Catch2 under ASan + UBSan, via ctest)
+#   ./dev.sh test   all tests: Python (pytest), C++ (Catch2 under ASan + UBSan, via ctest) and
+#                   20 s of each libFuzzer harness of the native bundle reader
 # Setting up again is cheap: every step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -48,6 +49,7 @@ case "${1:-}" in
     setup
     python -m pytest
     bash tests/cpp/run.sh
+    bash tests/fuzz/run.sh 20 # a smoke run; tests/fuzz/README.md for long runs
     ;;
   *)
     echo "usage: ./dev.sh demo | test" >&2
