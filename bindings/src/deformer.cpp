@@ -50,7 +50,7 @@ Deformer::Deformer(const Bundle& bundle, int shape_dim, int expression_dim, int 
   if (config.value("activation", "") != "silu")
     throw Error(SMM_ERR_UNSUPPORTED, "networks.deformer.native.activation must be \"silu\"");
   const nlohmann::json& w0 = config.value("w0", nlohmann::json());
-  if (!w0.is_number() || !std::isfinite(w0.get<double>()))
+  if (!w0.is_number() || !std::isfinite(w0.get<float>()))  // finite as a float, not only as a double
     throw Error(SMM_ERR_BAD_BUNDLE, "networks.deformer.native.w0 must be a finite number");
   w0_ = w0.get<float>();
   const int hidden = config_int(config, "hidden"), depth = config_int(config, "layers", 0);

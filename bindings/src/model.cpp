@@ -47,9 +47,9 @@ void read_joints(smm_model_& model, const json& manifest) {
   if (!parents.is_array() || parents.size() != model.joint_names.size()) bad("joints.parents must have one entry per joint");
   for (std::size_t j = 0; j < parents.size(); ++j) {
     const json& parent = parents[j];
-    const bool ordered = parent.is_number_integer() &&
-                         (j == 0 ? parent.get<long long>() == -1
-                                 : parent.get<long long>() >= 0 && parent.get<long long>() < static_cast<long long>(j));
+    // nlohmann keeps non-negative integers unsigned: compare them so, or 2^64 - 1 passes for -1.
+    const bool ordered = j == 0 ? parent.is_number_integer() && !parent.is_number_unsigned() && parent.get<long long>() == -1
+                                : parent.is_number_unsigned() && parent.get<unsigned long long>() < j;
     if (!ordered) bad("joints.parents must satisfy parents[0] == -1 and 0 <= parents[j] < j");
     model.parents.push_back(parent.get<int>());
   }
@@ -64,8 +64,8 @@ void read_parameters(smm_model_& model, const json& manifest) {
   model.expressions = static_cast<int>(model.expression_names.size());
   const json& range = expression.value("range", json());
   if (!range.is_null()) {
-    if (!range.is_array() || range.size() != 2 || !range[1].is_number() || !(range[1].get<double>() > 0) ||
-        !std::isfinite(range[1].get<double>()))
+    if (!range.is_array() || range.size() != 2 || !range[1].is_number() || !(range[1].get<float>() > 0) ||
+        !std::isfinite(range[1].get<float>()))
       bad("parameters.expression.range must be null or [low, high] with high > 0");
     model.expression_unit = range[1].get<float>();
   }
@@ -81,7 +81,8 @@ void read_arrays(smm_model_& model, const Bundle& bundle) {
   model.triangles = static_cast<int>(shape[0]);
   model.uvs = bundle.floats("uvs", {-1, 2}, &shape);
   model.uv_vertices = static_cast<int>(shape[0]);
-  model.uv_faces = bundle.ints("uv_faces", {model.triangles, 3});
+  // A model without a UV layout has uvs (0, 2) and uv_faces (0, 3).
+  model.uv_faces = bundle.ints("uv_faces", {model.uv_vertices ? model.triangles : 0, 3});
   model.skin_weights = bundle.floats("skin_weights", {n, j});
   model.joint_regressor = bundle.floats("joint_regressor", {j, n});
   check_indices(model.faces, model.vertices, "faces");

@@ -181,3 +181,23 @@ def test_the_c_library_is_installed_and_matches_the_module():
     assert library.smm_version() == native.version() == native.HEADER_VERSION
     assert library.smm_check_version(native.HEADER_VERSION) == 0
     assert library.smm_check_version(native.HEADER_VERSION + 100) == 7  # another minor version: SMM_ERR_VERSION
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m["networks"]["deformer"]["native"].update(w0=1e300), "w0 must be a finite number"),  # finite only as a double
+    (lambda m: m["parameters"]["expression"].update(range=[0, 1e300]), "range must be null"),
+    (lambda m: m["joints"].update(parents=[2**64 - 1] + m["joints"]["parents"][1:]), "parents\\[0\\] == -1"),  # not -1 wrapped
+])  # fmt: skip
+def test_the_native_reader_refuses_values_that_overflow_its_types(bundle_path, tmp_path, edit, message):
+    """Found by the fuzzer (tests/fuzz): each of these once loaded, and baked NaN meshes or a wrong rig."""
+    import json
+    import zipfile
+
+    folder = tmp_path / "b"
+    with zipfile.ZipFile(bundle_path) as archive:
+        archive.extractall(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    edit(manifest)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match=message):
+        stylemm_runtime.native().Model(folder)
