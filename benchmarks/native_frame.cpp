@@ -1,5 +1,6 @@
-// Per-frame cost of the C ABI itself, without Python: one character's mesh + normals, and a
-// crowd through smm_evaluate_many; also baking a character. Prints medians in ms.
+// Per-frame cost of the C ABI itself, without Python: one character's mesh + normals (and
+// the blend alone, and blend + skinning), a crowd through smm_evaluate_many, and baking a
+// character. Prints medians in ms.
 //
 //   native_frame <bundle> [runs] [threads]
 //
@@ -99,13 +100,17 @@ int main(int argc, char** argv) {
   for (int c = 0; c < crowd; ++c) poses.insert(poses.end(), pose.begin(), pose.end());
   std::vector<float> vertices(n3 * crowd), normals(n3 * crowd);
 
-  const double single_ms = median_ms(
-      [&] {
-        check(smm_evaluate(vertices.data(), normals.data(), one, members[0], weights.data(), info.expressions,
-                           pose.data(), 3 * info.joints, info.vertices),
-              one, "evaluate");
-      },
-      runs);
+  // The frame, and parts of it (no normals; neither pose nor normals) to see where time goes.
+  const auto frame = [&](const float* pose_in, float* normals_out) {
+    return [&, pose_in, normals_out] {
+      check(smm_evaluate(vertices.data(), normals_out, one, members[0], weights.data(), info.expressions, pose_in,
+                         pose_in ? 3 * info.joints : 0, info.vertices),
+            one, "evaluate");
+    };
+  };
+  const double single_ms = median_ms(frame(pose.data(), normals.data()), runs);
+  const double posed_ms = median_ms(frame(pose.data(), nullptr), runs);
+  const double blend_ms = median_ms(frame(nullptr, nullptr), runs);
   const double crowd_ms = median_ms(
       [&] {
         check(smm_evaluate_many(vertices.data(), normals.data(), many, members.data(), weights.data(),
@@ -113,8 +118,9 @@ int main(int argc, char** argv) {
               many, "evaluate_many");
       },
       std::max(5, runs / 10));
-  std::printf("{\"bake_unit_ms\": %.3f, \"frame_ms\": %.4f, \"crowd64_ms\": %.3f, \"threads\": %d}\n", bake_ms,
-              single_ms, crowd_ms, threads);
+  std::printf("{\"bake_unit_ms\": %.3f, \"frame_ms\": %.4f, \"blend_ms\": %.4f, \"blend_skin_ms\": %.4f, "
+              "\"crowd64_ms\": %.3f, \"threads\": %d}\n",
+              bake_ms, single_ms, blend_ms, posed_ms, crowd_ms, threads);
 
   for (smm_character* c : characters) smm_character_destroy(c);
   smm_evaluator_destroy(one);
