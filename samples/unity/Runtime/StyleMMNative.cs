@@ -131,6 +131,14 @@ namespace StyleMM
         public static extern StyleMMStatus smm_skin([Out] float[] vertices, float[] restVertices, float[] weights, float[] transforms,
                                                     int nVertices, int nJoints);
 
+        /// <summary>A wrapper's handle, or ObjectDisposedException naming the wrapper once it is disposed.</summary>
+        internal static IntPtr Live(IntPtr handle, string owner)
+        {
+            if (handle == IntPtr.Zero)
+                throw new ObjectDisposedException(owner);
+            return handle;
+        }
+
         /// <summary>s as NUL-terminated UTF-8: C strings cross the boundary as byte[], which is
         /// blittable and means the same on every platform (the "ANSI" marshalling does not).</summary>
         public static byte[] Utf8Z(string s)
@@ -274,15 +282,7 @@ namespace StyleMM
             }
         }
 
-        public IntPtr Handle
-        {
-            get
-            {
-                if (handle == IntPtr.Zero)
-                    throw new ObjectDisposedException("StyleMMModel");
-                return handle;
-            }
-        }
+        public IntPtr Handle { get { return StyleMMNative.Live(handle, "StyleMMModel"); } }
 
         /// <summary>Index of an expression by name (an ARKit name for OpenHead), or -1.</summary>
         public int FindExpression(string name)
@@ -351,15 +351,7 @@ namespace StyleMM
             model.AddChild();
         }
 
-        public IntPtr Handle
-        {
-            get
-            {
-                if (handle == IntPtr.Zero)
-                    throw new ObjectDisposedException("StyleMMEvaluator");
-                return handle;
-            }
-        }
+        public IntPtr Handle { get { return StyleMMNative.Live(handle, "StyleMMEvaluator"); } }
 
         /// <summary>Throw with this evaluator's message when a call through it failed.</summary>
         internal void Check(StyleMMStatus status)
@@ -465,15 +457,7 @@ namespace StyleMM
             return shape;
         }
 
-        public IntPtr Handle
-        {
-            get
-            {
-                if (handle == IntPtr.Zero)
-                    throw new ObjectDisposedException("StyleMMCharacter");
-                return handle;
-            }
-        }
+        public IntPtr Handle { get { return StyleMMNative.Live(handle, "StyleMMCharacter"); } }
 
         /// <summary>The bake, for engines that animate with their own GPU morph targets: 3N floats.</summary>
         public float[] GetNeutral()
