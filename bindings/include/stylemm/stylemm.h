@@ -109,8 +109,9 @@ SMM_API void smm_model_destroy(smm_model* model);
 SMM_API smm_status smm_model_get_info(smm_model_info* out, const smm_model* model);
 
 /* Copies of the model's topology, for building an engine mesh. size is the element count of
- * out and must equal the array's: faces and uv_faces 3F ints, uvs 2U floats (origin at the
- * image's top-left, as glTF), template 3N floats (the source model's mean mesh). */
+ * out and must equal the array's: faces and uv_faces 3F ints (uv_faces none when U is 0: a
+ * model without a UV layout), uvs 2U floats (origin at the image's top-left, as glTF),
+ * template 3N floats (the source model's mean mesh). */
 SMM_API smm_status smm_model_get_faces(int* out, const smm_model* model, int size);
 SMM_API smm_status smm_model_get_uv_faces(int* out, const smm_model* model, int size);
 SMM_API smm_status smm_model_get_uvs(float* out, const smm_model* model, int size);
@@ -159,8 +160,9 @@ typedef struct smm_character_ smm_character;
  *    top of the expression range (1 for ARKit weights);
  *  - else least squares over those units and the n_fit given combinations (n_fit, E), as
  *    stylemm_runtime's "fitted" bake: it spreads the error over the combinations animation uses.
- * Evaluates the deformer 1 + E + n_fit times (tens to hundreds of milliseconds): create
- * characters at load time, not per frame. The character is independent of the evaluator. */
+ * Evaluates the deformer 1 + E + n_fit times (about 0.2 s for OpenHead on 2 threads, over a
+ * second when fitted on 256 combinations): create characters at load time, not per frame.
+ * The character outlives the evaluator if need be, not the model: destroy it first. */
 SMM_API smm_status smm_character_create(smm_character** out, smm_evaluator* evaluator, const float* shape,
                                         int shape_dim, const float* fit_expressions, int n_fit);
 
