@@ -78,6 +78,10 @@ def main() -> None:
                              "ort": lambda: model.evaluate(shape[None], weights)}, args.runs)  # fmt: skip
     print(f"deformer, one mesh: native {times['native']:.2f} ms, ONNX Runtime {times['ort']:.2f} ms, "
           f"ratio {times['ort'] / times['native']:.2f}")
+    shapes = rng.standard_normal((8, model.shape_dim)).astype(np.float32)
+    expressions = baking.sample_expressions(model.expression_names, 8, rng)
+    error_mm = 1000 * np.abs(native.deform(shapes, expressions) - model.evaluate(shapes, expressions)).max()
+    print(f"deformer, native vs ONNX Runtime on 8 random (shape, expression): max {error_mm:.1e} mm")
 
     print(f"{'characters':>10} {'native':>9} {'baked numpy':>12} {'exact ORT':>10} {'numpy/native':>13} {'ORT/native':>11}   (ms per frame)")
     for count in (1, 64):

@@ -133,7 +133,7 @@ void skin_planned(float* out, const float* vertices, const SkinPlan& plan, const
   const Index n_joints = static_cast<Index>(plan.lone_offset.size()) - 1;
   for (Index j = 0; j < n_joints; ++j) {
     // Plain arithmetic with the matrix in locals: the compiler keeps it in registers for the
-    // whole run of vertices (2.5x faster here than an Eigen 3x4 product per vertex).
+    // whole run of vertices, where an Eigen 3x4 product per vertex reloaded it each time.
     const float* m = transforms + 16 * j;
     const float m0 = m[0], m1 = m[1], m2 = m[2], m3 = m[3], m4 = m[4], m5 = m[5];
     const float m6 = m[6], m7 = m[7], m8 = m[8], m9 = m[9], m10 = m[10], m11 = m[11];
@@ -160,9 +160,8 @@ void vertex_normals(float* normals, const float* vertices, const std::int32_t* f
                     Index n_triangles) {
   std::fill(normals, normals + 3 * n_vertices, 0.0f);
   // The cross product's length is twice the triangle's area: summing unnormalised face
-  // normals weights each face by its area. Plain scalar arithmetic in one pass measured
-  // fastest here (a gather per vertex over an adjacency list, or Eigen's 4-wide cross3,
-  // were 1.2x and 2x slower).
+  // normals weights each face by its area. One scalar pass: a second pass gathering face
+  // normals per vertex over an adjacency list was slower here, not faster.
   for (Index f = 0; f < n_triangles; ++f) {
     const float* a = vertices + 3 * Index{faces[3 * f]};
     const float* b = vertices + 3 * Index{faces[3 * f + 1]};
