@@ -27,16 +27,33 @@ struct smm_character_ {
   std::vector<float> rest_joints;  // (J, 3): the joints follow the identity, not the expression
 };
 
+namespace {
+
+// One worker's memory for frames, allocated with the evaluator so that frames allocate nothing.
+struct FrameScratch {
+  using Floats = std::vector<float, Eigen::aligned_allocator<float>>;
+  explicit FrameScratch(const smm_model_& model)
+      : transforms(16 * static_cast<std::size_t>(model.joints)),
+        columns(16 * static_cast<std::size_t>(model.joints)),
+        points(4 * static_cast<std::size_t>(model.vertices)),
+        sums(4 * static_cast<std::size_t>(model.vertices)) {}
+  std::vector<float> transforms;  // (J, 4, 4)
+  Floats columns;                 // (J, 4, 4): stylemm::joint_columns
+  Floats points, sums;            // (N, 4): stylemm::pad's layout, for skinning and normals
+};
+
+}  // namespace
+
 struct smm_evaluator_ {
   smm_evaluator_(const smm_model_* m, int threads) : model(m), pool(threads) {
     for (int w = 0; w < threads; ++w) {
-      transforms.emplace_back(16 * static_cast<std::size_t>(m->joints));
+      frames.emplace_back(*m);
       if (m->deformer) deform.push_back(m->deformer->scratch());
     }
   }
   const smm_model_* model;
   stylemm::WorkerPool pool;
-  std::vector<std::vector<float>> transforms;        // per worker: (J, 4, 4)
+  std::vector<FrameScratch> frames;                  // per worker
   std::vector<stylemm::DeformerScratch> deform;      // per worker, when the model can deform
   std::string message;
 };
@@ -207,17 +224,23 @@ void regress_joints(smm_character_& character) {
 // ---- frames ------------------------------------------------------------------------------
 
 void frame(const smm_character_& character, const float* expression, const float* pose, float* vertices,
-           float* normals, float* transforms) {
+           float* normals, FrameScratch& scratch) {
   const smm_model_& model = *character.model;
   stylemm::blend(vertices, character.neutral.data(), character.deltas.data(), expression, model.vertices,
                  model.expressions);
+  float* points = scratch.points.data();
   if (pose) {
-    stylemm::joint_transforms(transforms, character.rest_joints.data(), model.parents.data(), pose,
+    stylemm::joint_transforms(scratch.transforms.data(), character.rest_joints.data(), model.parents.data(), pose,
                               model.joints);
-    stylemm::skin_planned(vertices, vertices, model.skin_plan, transforms);
+    stylemm::joint_columns(scratch.columns.data(), scratch.transforms.data(), model.joints);
+    stylemm::skin_planned(points, vertices, model.skin_plan, scratch.columns.data());
+    stylemm::unpad(vertices, points, model.vertices);
+  } else if (normals) {
+    stylemm::pad(points, vertices, model.vertices);
   }
   if (normals)
-    stylemm::vertex_normals(normals, vertices, model.faces.data(), model.vertices, model.triangles);
+    stylemm::vertex_normals(normals, points, model.faces.data(), model.vertices, model.triangles,
+                            scratch.sums.data());
 }
 
 void check_frame_sizes(const smm_model_& model, int n_expressions, const float* pose, int n_pose, int n_vertices) {
@@ -248,7 +271,7 @@ void crowd_item(void* context, int item, int worker) {
   const Index n3 = 3 * Index{model.vertices};
   frame(*job.characters[item], job.expressions + Index{model.expressions} * item,
         job.poses ? job.poses + 3 * Index{model.joints} * item : nullptr, job.vertices + n3 * item,
-        job.normals ? job.normals + n3 * item : nullptr, job.evaluator->transforms[worker].data());
+        job.normals ? job.normals + n3 * item : nullptr, job.evaluator->frames[worker]);
 }
 
 }  // namespace
@@ -436,7 +459,7 @@ smm_status smm_evaluate(float* vertices, float* normals, smm_evaluator* evaluato
     check_frame_sizes(model, n_expressions, pose, n_pose, n_vertices);
     need_finite(expression, n_expressions, "expression");
     if (pose) need_finite(pose, n_pose, "pose");
-    frame(*character, expression, pose, vertices, normals, evaluator->transforms[0].data());
+    frame(*character, expression, pose, vertices, normals, evaluator->frames[0]);
   });
 }
 

@@ -35,19 +35,29 @@ struct SkinPlan {
   std::vector<std::int32_t> blended_vertex, blended_offset;  // blended_offset: CSR, one more than vertices
   std::vector<std::int32_t> blended_joint;
   std::vector<float> blended_weight;
+  std::vector<std::int32_t> unweighted_vertex;
 };
 SkinPlan plan_skin(const float* weights, Index n_vertices, int n_joints);
 
-// skin() with a plan, for models that skin the same weights every frame.
-void skin_planned(float* out, const float* vertices, const SkinPlan& plan, const float* transforms);
+// Points: the padded layout of the per-frame path, 4 floats (x, y, z, 0) per vertex and
+// 16-byte aligned, so that a vertex is one SIMD register.
+void pad(float* points, const float* vertices, Index n_vertices);
+void unpad(float* vertices, const float* points, Index n_vertices);
+
+// columns (J, 4, 4): each transform's top 3x4 as four columns of the padded layout.
+void joint_columns(float* columns, const float* transforms, int n_joints);
+
+// points (N, 4) = skin() of vertices (N, 3) by the joints' columns with a plan, for models
+// that skin the same weights every frame.
+void skin_planned(float* points, const float* vertices, const SkinPlan& plan, const float* columns);
 
 // out (N, 3) = template + sum_k coeffs[k] * deltas[k]; zero coefficients are skipped.
 void blend(float* out, const float* template_vertices, const float* deltas, const float* coeffs, Index n_vertices,
            int n_shapes);
 
-// normals (N, 3): area-weighted vertex normals of the triangles, unit length (zero where
-// no triangle with area touches a vertex).
-void vertex_normals(float* normals, const float* vertices, const std::int32_t* faces, Index n_vertices,
-                    Index n_triangles);
+// normals (N, 3): area-weighted vertex normals of the triangles over points (N, 4), unit
+// length (zero where no triangle with area touches a vertex); sums (N, 4) is scratch.
+void vertex_normals(float* normals, const float* points, const std::int32_t* faces, Index n_vertices,
+                    Index n_triangles, float* sums);
 
 }  // namespace stylemm
