@@ -1,6 +1,7 @@
 """Where the exact path's time goes, for docs/runtime.md, in one run on the shipped D_src:
-ONNX Runtime session settings side by side (threads, spinning), ONNX Runtime's own per-op
-profile of a frame, and the sine kernels of ONNX Runtime, numpy and torch on one SIREN
+ONNX Runtime session settings side by side (threads, spinning), the exported graph against
+the graph traced straight from Deformer.forward, ONNX Runtime's own per-op profile of a
+frame, and the sine kernels of ONNX Runtime, numpy and torch on one SIREN
 layer's worth of values.
 
     python benchmarks/runtime_profile.py [--runs 15]
@@ -70,9 +71,18 @@ def main() -> None:
         print(f"ONNX Runtime, 1 character, median of {args.runs} runs timed in turns (ms per frame):")
         for name, ms in times.items():
             print(f"  {name:<28} {ms:6.2f}")
-        print("ONNX Runtime's profile of one frame, 1 thread (ms):")
-        for op, ms in per_op_ms(model, feed, args.runs, folder).items():
-            print(f"  {op:<16} {ms:6.2f}")
+        traced = Path(folder) / "traced.onnx"
+        export_deformer(deformer, traced, rearranged=False)
+        graphs = {"as exported": model, "as traced from Deformer.forward": traced.read_bytes()}
+        times = side_by_side_ms({name: (lambda s=session(g, 1, False): s.run(None, feed)) for name, g in graphs.items()},
+                                args.runs)  # fmt: skip
+        print("The deformer's graph, 1 thread, no spinning (ms per frame): "
+              + ", ".join(f"{name} {ms:.2f}" for name, ms in times.items())
+              + f"; {times['as traced from Deformer.forward'] / times['as exported']:.2f}x")  # fmt: skip
+        exported, straight = (per_op_ms(g, feed, args.runs, folder) for g in graphs.values())
+        print("ONNX Runtime's profile of one frame, 1 thread (ms): as exported, as traced")
+        for op in sorted(exported.keys() | straight.keys(), key=lambda op: -max(exported.get(op, 0), straight.get(op, 0))):
+            print(f"  {op:<16} {exported.get(op, 0):6.2f} {straight.get(op, 0):6.2f}")
     values = np.random.default_rng(1).standard_normal(deformer.template.shape[0] * deformer.config.hidden).astype(np.float32) * 30
     sine = session(sine_model(values.size), threads=1, spinning=False)
     as_tensor = torch.from_numpy(values)

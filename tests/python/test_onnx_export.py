@@ -41,6 +41,19 @@ def test_deformer_runs_in_onnxruntime_like_torch_for_any_batch(tmp_path):
         assert np.abs(vertices - template.numpy()).max() > 1e-3  # the network really deforms
 
 
+def test_the_exported_deformer_works_over_the_vertices_only_in_products_and_sines(tmp_path):
+    vertices = 50
+    deformer = Deformer(DeformerConfig(shape_dim=6, expression_dim=4, shape_code=8, expression_code=4, hidden=16,
+                                       layers=2, hyper_hidden=16), torch.rand(vertices, 3))  # fmt: skip
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(export_deformer(deformer, tmp_path / "deformer.onnx"))))
+    dims = {info.name: [d.dim_value for d in info.type.tensor_type.shape.dim]
+            for info in [*model.graph.value_info, *model.graph.output]}  # fmt: skip
+    per_vertex = [node.op_type for node in model.graph.node if vertices in dims.get(node.output[0], [])]
+    # Biases, w0 and the output scale are folded into the products: the one elementwise op
+    # over all vertices is adding the template.
+    assert sorted(per_vertex) == ["Add", "Expand", "MatMul", "MatMul", "MatMul", "Sin", "Sin"]
+
+
 def test_texture_network_matches_torch_and_truncation_is_an_input(tmp_path):
     generator = _perturbed(TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8)))
     with torch.no_grad():

@@ -77,21 +77,27 @@ class Deformer(nn.Module):
         with torch.no_grad():
             last.bias.copy_(torch.cat(chunks))
 
-    def forward(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None) -> torch.Tensor:
-        """Deformed vertices (B, N, 3); ``vertices`` (M,) evaluates only those (training)."""
+    def siren_layers(self, shape: torch.Tensor, expression: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The SIREN's layers for each code, as the hypernetwork makes them: (weight (B, out, in),
+        bias (B, out)) per layer; sin(w0 * h) follows every layer but the last."""
         code = torch.cat([self.shape_encoder(shape), self.expression_encoder(expression)], dim=-1)
         params = self.hyper(code)  # (B, P)
-        base = self.template if vertices is None else self.template[vertices]
-        h = ((base - self.centre) / self.scale).expand(code.shape[0], -1, -1)  # not len(): a free batch in ONNX
-        offset = 0
-        shapes = self.config.layer_shapes()
-        for k, (fan_in, fan_out) in enumerate(shapes):
+        layers, offset = [], 0
+        for fan_in, fan_out in self.config.layer_shapes():
             weight = params[:, offset : offset + fan_in * fan_out].view(-1, fan_out, fan_in)
             offset += fan_in * fan_out
-            bias = params[:, offset : offset + fan_out]
+            layers.append((weight, params[:, offset : offset + fan_out]))
             offset += fan_out
+        return layers
+
+    def forward(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None) -> torch.Tensor:
+        """Deformed vertices (B, N, 3); ``vertices`` (M,) evaluates only those (training)."""
+        layers = self.siren_layers(shape, expression)
+        base = self.template if vertices is None else self.template[vertices]
+        h = ((base - self.centre) / self.scale).expand(shape.shape[0], -1, -1)  # not len(): a free batch in ONNX
+        for k, (weight, bias) in enumerate(layers):
             h = torch.baddbmm(bias[:, None, :], h, weight.transpose(1, 2))
-            if k < len(shapes) - 1:
+            if k < len(layers) - 1:
                 h = torch.sin(self.config.w0 * h)
         return base + h * self.scale
 
