@@ -40,8 +40,8 @@ class _TextureGraph(nn.Module):
 
 class _DeformerGraph(nn.Module):
     """Deformer.forward rearranged so that each SIREN layer's work over all vertices is one
-    matrix product (and a sine): ONNX Runtime took as long for the bias adds and the w0 and
-    scale multiplies over every vertex as for the products themselves (docs/runtime.md).
+    matrix product (and a sine): ONNX Runtime took nearly as long for the bias adds and the
+    w0 and scale multiplies over every vertex as for the products themselves (docs/runtime.md).
 
     - w0 and the output scale multiply each code's small weight matrices instead.
     - Each bias rides in the product as the weight of a constant input channel of ones, which
