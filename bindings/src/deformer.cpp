@@ -5,6 +5,7 @@
 
 #include "bundle.h"
 #include "error.h"
+#include "sine_layer.h"
 
 namespace stylemm {
 namespace {
@@ -84,6 +85,7 @@ DeformerScratch Deformer::scratch() const {
   const int widest = layers_.front().second;  // every hidden layer is as wide
   s.a.resize(template_.rows(), widest);
   s.b.resize(template_.rows(), widest);
+  s.weight_t.resize(Eigen::Index{widest} * widest);
   return s;
 }
 
@@ -120,9 +122,14 @@ void Deformer::evaluate(const float* shape, const float* expression, float* out,
       return;
     }
     RowMatrix& next = *buffers[k % 2];
-    next.noalias() = *in * weight.transpose();
-    next.rowwise() += bias;
-    next = next.array().sin().matrix();
+    if (sine_layer_ && fan_out % 16 == 0) {
+      Eigen::Map<RowMatrix>(s.weight_t.data(), fan_in, fan_out) = weight.transpose();
+      sine_layer_(next.data(), in->data(), s.weight_t.data(), bias.data(), next.rows(), fan_in, fan_out);
+    } else {
+      next.noalias() = *in * weight.transpose();
+      next.rowwise() += bias;
+      next = next.array().sin().matrix();
+    }
     in = &next;
   }
 }

@@ -9,6 +9,8 @@
 
 #include <Eigen/Core>
 
+#include "sine_layer.h"
+
 namespace stylemm {
 
 class Bundle;
@@ -24,6 +26,7 @@ struct Linear {
 struct DeformerScratch {
   Eigen::VectorXf code, hidden, params;
   RowMatrix a, b;  // (N, hidden) activations, ping-ponged between layers
+  Eigen::VectorXf weight_t;  // a hidden layer's weights, transposed for the AVX2 kernel
 };
 
 class Deformer {
@@ -42,6 +45,7 @@ class Deformer {
   RowMatrix template_;    // (N, 3)
   RowMatrix normalised_;  // (template - centre) / scale
   float scale_ = 1.0f;
+  SineLayer sine_layer_ = avx2_sine_layer();  // null: Eigen's products and sine for the hidden layers
 };
 
 }  // namespace stylemm

@@ -1,16 +1,22 @@
-// The per-frame kernels (bindings/src/kernels.cpp) against plain double-precision references,
-// on sizes that exercise their remainders, and the SIMD Float4 against its portable twin.
+// The per-frame kernels (bindings/src/kernels.cpp) and the deformer's AVX2 sine layer against
+// plain double-precision references, on sizes that exercise their remainders, and the SIMD
+// Float4 against its portable twin.
 #include <catch2/catch.hpp>
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <random>
+#include <sstream>
+#include <string>
+#include <tuple>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "float4.h"
 #include "kernels.h"
+#include "sine_layer.h"
 
 namespace {
 
@@ -47,6 +53,24 @@ std::vector<double> reference_normals(const std::vector<float>& v, const std::ve
     for (int k = 0; k < 3; ++k) sums[i + k] = length > 0 ? sums[i + k] / length : 0.0;
   }
   return sums;
+}
+
+// 1 or 0 where /proc/cpuinfo lists both avx2 and fma or not (Linux), -1 elsewhere: a check
+// independent of the library's own.
+int cpuinfo_lists_avx2_and_fma() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line);
+    bool avx2 = false, fma = false;
+    for (std::string word; words >> word;) {
+      avx2 = avx2 || word == "avx2";
+      fma = fma || word == "fma";
+    }
+    return avx2 && fma ? 1 : 0;
+  }
+  return -1;
 }
 
 }  // namespace
@@ -167,6 +191,46 @@ TEST_CASE("the blend adds each active shape once, however many there are") {
       for (int k = 0; k < shapes; ++k) want += double{coeffs[k]} * deltas[3 * n * k + i];
       INFO(active << " active, element " << i);
       CHECK(got[i] == Approx(want).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("the AVX2 sine layer is sin(in * W^T + b), and is used wherever the CPU has AVX2 and FMA") {
+  const stylemm::SineLayer kernel = stylemm::avx2_sine_layer();
+#if defined(STYLEMM_AVX2_KERNEL) && (defined(__GNUC__) || defined(__clang__))
+  if (cpuinfo_lists_avx2_and_fma() >= 0) REQUIRE((kernel != nullptr) == (cpuinfo_lists_avx2_and_fma() == 1));
+#endif
+  if (!kernel) return;  // neither this build nor this CPU has it: the deformer uses Eigen alone
+  std::mt19937 rng(13);
+  SECTION("the sine alone, over many periods, to float precision") {
+    // One input of 1 with weight 0: out = sin(bias) exactly as the kernel computes it.
+    const std::vector<float> one = {1.0f}, zeros(16, 0.0f);
+    for (int trial = 0; trial < 200; ++trial) {
+      const std::vector<float> bias = uniform(16, rng, -200.0f, 200.0f);
+      std::vector<float> out(16);
+      kernel(out.data(), one.data(), zeros.data(), bias.data(), 1, 1, 16);
+      for (int j = 0; j < 16; ++j) {
+        INFO("sin(" << bias[j] << ")");
+        CHECK(out[j] == Approx(std::sin(double{bias[j]})).margin(3e-7));
+      }
+    }
+  }
+  SECTION("the layer, for groups of four rows and rows alone") {
+    // Pre-activations up to about +-170, as with w0 = 30 folded into the weights.
+    for (const auto& [rows, fan_in, fan_out] : {std::tuple{7, 3, 16}, std::tuple{7, 17, 32}}) {
+      const std::vector<float> in = uniform(static_cast<std::size_t>(rows * fan_in), rng),
+                               weight_t = uniform(static_cast<std::size_t>(fan_in * fan_out), rng, -8.0f, 8.0f),
+                               bias = uniform(static_cast<std::size_t>(fan_out), rng, -30.0f, 30.0f);
+      std::vector<float> out(static_cast<std::size_t>(rows * fan_out));
+      kernel(out.data(), in.data(), weight_t.data(), bias.data(), rows, fan_in, fan_out);
+      for (int i = 0; i < rows; ++i)
+        for (int j = 0; j < fan_out; ++j) {
+          double x = bias[j];
+          for (int k = 0; k < fan_in; ++k) x += double{in[i * fan_in + k]} * weight_t[k * fan_out + j];
+          INFO(rows << "x" << fan_in << "x" << fan_out << " at " << i << ", " << j << ": sin(" << x << ")");
+          // float sums of terms up to 8 in size move a pre-activation, and so its sine, by ~1e-5
+          CHECK(out[i * fan_out + j] == Approx(std::sin(x)).margin(3e-5));
+        }
     }
   }
 }

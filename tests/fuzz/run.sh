@@ -19,6 +19,12 @@ fuzzers=${FUZZERS:-fuzz_bundle fuzz_manifest}
 
 flags=(-g -O1 -std=c++17 -pthread -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
        -Ibindings/include -Ibindings/src -I/usr/include/eigen3)
+# On x86-64 the deformer's AVX2 kernel is built and fuzzed as the library builds it (CMakeLists.txt).
+avx2=()
+if [[ $(uname -m) == x86_64 ]]; then
+  flags+=(-DSTYLEMM_AVX2_KERNEL)
+  avx2=(-mavx2 -mfma)
+fi
 mkdir -p "$out/obj" "$out/crashes"
 
 # The core's objects, compiled once for both harnesses (fuzzer-no-link: coverage without a
@@ -30,7 +36,9 @@ for src in bindings/src/*.cpp; do
   obj="$out/obj/$(basename "${src%.cpp}").o"
   objects+=("$obj")
   if [[ ! -f $obj || $src -nt $obj || $newest_header -nt $obj ]]; then
-    "$cxx" "${flags[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
+    extra=()
+    [[ $src == */sine_layer_avx2.cpp ]] && extra=("${avx2[@]}")
+    "$cxx" "${flags[@]}" "${extra[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" &
     pids+=($!)
     if (( ${#pids[@]} >= 2 )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi  # two cores
   fi
