@@ -164,7 +164,8 @@ class Rig {
 
   // The character to animate: an identity `Shape` (ShapeDim() values ~ N(0, 1)) baked by the
   // native deformer (the bundle needs its deformer weights; 1 + E deformer evaluations, about
-  // half a second for OpenHead on one core: do it at load time), one from
+  // a quarter of a second for OpenHead on one core with AVX2, twice that without: do it at
+  // load time), one from
   // SampleShape(Seed), or morph targets baked elsewhere (neutral 3N, deltas 3EN values).
   // On failure the previous character, if any, is kept.
   Result CreateCharacter(const float* Shape, int ShapeDimension);
