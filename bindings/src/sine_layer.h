@@ -13,7 +13,7 @@ namespace stylemm {
 void sine_layer_avx2(float* out, const float* in, const float* weight_t, const float* bias, std::ptrdiff_t rows,
                      int fan_in, int fan_out);
 
-using SineLayer = void (*)(float*, const float*, const float*, const float*, std::ptrdiff_t, int, int);
+using SineLayer = decltype(&sine_layer_avx2);
 
 // sine_layer_avx2 where this build has it and this CPU runs it, else null.
 SineLayer avx2_sine_layer();
