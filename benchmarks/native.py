@@ -3,7 +3,8 @@ a frame (mesh + normals, posed, ~15 of 52 expression weights active) for 1 and 6
 characters in the native core vs numpy's baked path vs ONNX Runtime's exact network;
 baking a character natively vs stylemm_runtime.baking (ONNX Runtime); the deformer itself
 natively vs ONNX Runtime; and the same frame and bake timed in C, without Python
-(benchmarks/native_frame.cpp, built here with CMake).
+(benchmarks/native_frame.cpp, built here with CMake), with the time it takes just to read
+the morph targets those frames blend.
 
     python benchmarks/native.py [--runs 9] [--threads 2]
 """
@@ -120,9 +121,13 @@ def main() -> None:
               f"{exact_ms / native_ms:>11.0f}   ({native_ms / count:.3f} ms per character-frame natively)")
 
     print("C, no Python (benchmarks/native_frame.cpp):")
-    print("  default build:        ", json.dumps(c_benchmark(path, args.runs * 30, args.threads)))
+    default = c_benchmark(path, args.runs * 30, args.threads)
+    print("  default build:        ", json.dumps(default))
     if has_avx2_fma():  # the opt-in build, STYLEMM_ARCH=x86-64-v3
         print("  STYLEMM_ARCH=x86-64-v3:", json.dumps(c_benchmark(path, args.runs * 30, args.threads, "x86-64-v3")))
+    print(f"  against reading the morph targets alone: blend {default['blend_ms'] / default['read_targets_ms']:.2f}x, "
+          f"64-character crowd {default['crowd64_ms'] / default['read_crowd64_targets_ms']:.2f}x "
+          f"({default['crowd64_target_mb']:.0f} MB per frame, read in {default['read_crowd64_targets_ms']:.2f} ms)")
     folder.cleanup()
 
 

@@ -1,6 +1,7 @@
 // Per-frame cost of the C ABI itself, without Python: one character's mesh + normals (and
 // the blend alone, and blend + skinning), a crowd through smm_evaluate_many, and baking a
-// character. Prints medians in ms.
+// character. Also the floor under a frame: the time it takes just to read the morph targets
+// the frame blends (summing them, on as many threads as the frame). Prints medians in ms.
 //
 //   native_frame <bundle> [runs] [threads]
 //
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "stylemm/stylemm.h"
@@ -43,6 +45,56 @@ std::vector<float> expression(int e, std::mt19937& rng) {
   std::uniform_real_distribution<float> weight(0.05f, 1.0f);
   for (int k = 0; k < 15; ++k) weights[static_cast<std::size_t>(unit(rng))] = weight(rng);
   return weights;
+}
+
+// The sum of the first n floats (a multiple of 8) of R rows, read together as the blend reads
+// four targets per pass. Eight partial sums, each adding one term per step (the rows'
+// values are summed first), so the additions do not wait on each other.
+template <int R>
+float sum_rows(const float* const* rows, std::size_t n) {
+  float partial[8] = {};
+  for (std::size_t i = 0; i < n; i += 8)
+    for (std::size_t k = 0; k < 8; ++k) {
+      float across = rows[0][i + k];
+      for (int r = 1; r < R; ++r) across += rows[r][i + k];
+      partial[k] += across;
+    }
+  float total = 0.0f;
+  for (float p : partial) total += p;
+  return total;
+}
+
+// Reads every float of rows[r][0, n) and returns their sum (so the reads cannot be dropped),
+// groups of four rows split over `threads` threads as smm_evaluate_many splits a crowd.
+float read_rows(const std::vector<const float*>& rows, std::size_t n, int threads) {
+  std::vector<float> sums(static_cast<std::size_t>(threads), 0.0f);
+  const std::size_t whole = n / 8 * 8;
+  const auto read = [&](std::size_t t) {
+    std::size_t r = 4 * t;
+    for (; r + 4 <= rows.size(); r += 4 * sums.size()) sums[t] += sum_rows<4>(&rows[r], whole);
+    for (; r < rows.size(); ++r) sums[t] += sum_rows<1>(&rows[r], whole);  // the last group has fewer than four
+  };
+  if (threads == 1) {
+    read(0);
+  } else {
+    std::vector<std::thread> workers;
+    for (std::size_t t = 0; t < sums.size(); ++t) workers.emplace_back(read, t);
+    for (std::thread& w : workers) w.join();
+  }
+  float total = 0.0f;
+  for (float s : sums) total += s;
+  return total;
+}
+
+// The active morph targets of each character's frame: rows of its deltas (E, N, 3).
+std::vector<const float*> active_rows(const std::vector<std::vector<float>>& deltas, const std::vector<float>& weights,
+                                      int e, std::size_t n3) {
+  std::vector<const float*> rows;
+  for (std::size_t c = 0; c < deltas.size(); ++c)
+    for (int k = 0; k < e; ++k)
+      if (weights[c * static_cast<std::size_t>(e) + static_cast<std::size_t>(k)] != 0.0f)
+        rows.push_back(deltas[c].data() + static_cast<std::size_t>(k) * n3);
+  return rows;
 }
 
 }  // namespace
@@ -116,9 +168,24 @@ int main(int argc, char** argv) {
               many, "evaluate_many");
       },
       std::max(5, runs / 10));
+
+  // The floors: the characters' own targets, copied out, read as the frames read them.
+  std::vector<std::vector<float>> deltas(crowd, std::vector<float>(n3 * static_cast<std::size_t>(info.expressions)));
+  for (int c = 0; c < crowd; ++c)
+    check(smm_character_get_deltas(deltas[c].data(), characters[c], static_cast<int>(deltas[c].size())), nullptr,
+          "get_deltas");
+  volatile float sink = 0.0f;  // keeps the sums, and so the reads, alive
+  const std::vector<const float*> one_rows = active_rows({deltas[0]}, weights, info.expressions, n3);
+  const std::vector<const float*> crowd_rows = active_rows(deltas, weights, info.expressions, n3);
+  const double read_one_ms = median_ms([&] { sink = sink + read_rows(one_rows, n3, 1); }, runs);
+  const double read_crowd_ms =
+      median_ms([&] { sink = sink + read_rows(crowd_rows, n3, threads); }, std::max(5, runs / 10));
+
   std::printf("{\"bake_unit_ms\": %.3f, \"frame_ms\": %.4f, \"blend_ms\": %.4f, \"blend_skin_ms\": %.4f, "
-              "\"crowd64_ms\": %.3f, \"threads\": %d}\n",
-              bake_ms, single_ms, blend_ms, posed_ms, crowd_ms, threads);
+              "\"crowd64_ms\": %.3f, \"read_targets_ms\": %.4f, \"read_crowd64_targets_ms\": %.3f, "
+              "\"crowd64_target_mb\": %.1f, \"threads\": %d}\n",
+              bake_ms, single_ms, blend_ms, posed_ms, crowd_ms, read_one_ms, read_crowd_ms,
+              static_cast<double>(crowd_rows.size() * n3 * sizeof(float)) / 1e6, threads);
 
   for (smm_character* c : characters) smm_character_destroy(c);
   smm_evaluator_destroy(one);
