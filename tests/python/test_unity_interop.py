@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
+from c_sample import vertex_normals
 from stylemm_runtime import baking, skinning
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,16 +95,6 @@ def _expected_frame(model, shape, weights, pose):
     return morphs, skinning.skin(morphs.mesh(weights), model.skin_weights, transforms)
 
 
-def _normals(vertices, faces):
-    """Area-weighted unit vertex normals (what smm_evaluate promises)."""
-    corners = vertices[faces]
-    face_normals = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
-    normals = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(normals, faces[:, k], face_normals)
-    return normals / np.linalg.norm(normals, axis=1, keepdims=True)
-
-
 def _header_statuses() -> dict:
     """smm_status from the header: {name without SMM_ / ERR_ and underscores, lower case: value}."""
     pairs = re.findall(r"\bSMM_(?:ERR_)?(\w+)\s*=\s*(\d+)", HEADER.read_text())
@@ -142,7 +133,7 @@ def test_a_frame_through_csharp_matches_the_numpy_reference(interop_check, bundl
     vertices = _read(tmp_path, "vertices.f32", (n, 3))
     error = np.abs(vertices - expected).max()
     normals = _read(tmp_path, "normals.f32", (n, 3))
-    cosine = np.clip((normals * _normals(expected, model.faces)).sum(axis=1), -1, 1)
+    cosine = np.clip((normals * vertex_normals(expected, model.faces)).sum(axis=1), -1, 1)
     print(f"through C#: max vertex error {error * 1e3:.5f} mm, max normal angle {np.degrees(np.arccos(cosine.min())):.4f} deg")
     assert error <= MAX_ERROR_M, f"max vertex error {error * 1e3:.4f} mm"
     assert np.abs(_read(tmp_path, "neutral.f32", (n, 3)) - morphs.neutral).max() <= MAX_ERROR_M

@@ -1,6 +1,6 @@
 """libstylemm cross-compiled for Windows (MinGW-w64, cmake/mingw-w64.cmake) and the C sample
 run on it under Wine: the DLL exports the C ABI, needs nothing beyond Windows itself, and
-animates a bundle with the very vertices of the Linux build."""
+animates a bundle with the very vertices and normals of the Linux build."""
 
 import os
 import shutil
@@ -10,9 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from c_sample import expected_vertices
+from c_sample import ROOT, cross_build, expected_frame, read_frame
 
-ROOT = Path(__file__).resolve().parents[2]
 CC = "x86_64-w64-mingw32-gcc-posix"
 OBJDUMP = "x86_64-w64-mingw32-objdump"
 INSTALL = "apt-get install g++-mingw-w64-x86-64-posix wine64 (./dev.sh installs them)"
@@ -30,14 +29,7 @@ def _wine() -> str:
 @pytest.fixture(scope="module")
 def windows_build(tmp_path_factory):
     assert shutil.which(CC), f"MinGW-w64 is needed to build for Windows: {INSTALL}"
-    build = tmp_path_factory.mktemp("windows")
-    subprocess.run(["cmake", "-S", ROOT, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={ROOT / 'cmake/mingw-w64.cmake'}",
-                    "-DCMAKE_BUILD_TYPE=Release", "-DSTYLEMM_WERROR=ON"], check=True, capture_output=True)  # fmt: skip
-    subprocess.run(["cmake", "--build", build, "-j2", "--target", "stylemm"], check=True, capture_output=True)
-    subprocess.run([CC, "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", ROOT / "bindings/include",
-                    ROOT / "samples/c/animate.c", build / "stylemm.dll", "-o", build / "animate.exe"],
-                   check=True)  # fmt: skip
-    return build
+    return cross_build(tmp_path_factory.mktemp("windows"), "mingw-w64.cmake", CC, "stylemm.dll", "animate.exe")
 
 
 def _imports_and_exports(dll: Path) -> tuple[set[str], set[str]]:
@@ -60,10 +52,10 @@ def test_the_dll_exports_only_the_c_abi_and_needs_only_windows(windows_build):
 
 
 def test_the_c_sample_animates_the_bundle_on_windows_like_on_linux(windows_build, bundle_path, tmp_path):
-    out = tmp_path / "vertices.f32"
+    out = tmp_path / "frame.f32"
     env = {**os.environ, "WINEPREFIX": str(tmp_path / "wine"), "WINEDEBUG": "-all"}
     subprocess.run([_wine(), windows_build / "animate.exe", bundle_path, out, "0.3", "0.7"], check=True, env=env,
                    cwd=windows_build, capture_output=True)  # fmt: skip
     # The same compiler version and the same kernels (chosen by the same CPU) on both: bit for bit.
-    vertices = np.fromfile(out, dtype=np.float32).reshape(-1, 3)
-    assert np.array_equal(vertices, expected_vertices(bundle_path, shape_value=0.3, jaw=0.7))
+    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
+        assert np.array_equal(written, expected)
