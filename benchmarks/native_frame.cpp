@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 #include <random>
 #include <thread>
 #include <vector>
@@ -38,12 +39,15 @@ void check(smm_status status, smm_evaluator* evaluator, const char* what) {
   std::exit(1);
 }
 
-// ~15 of E weights active, as a face tracker drives them.
+// 15 of E weights active (all of them if E < 15), as a face tracker drives them and as
+// native.py's Python frames do.
 std::vector<float> expression(int e, std::mt19937& rng) {
-  std::vector<float> weights(static_cast<std::size_t>(e), 0.0f);
-  std::uniform_int_distribution<int> unit(0, e - 1);
+  std::vector<std::size_t> units(static_cast<std::size_t>(e));
+  std::iota(units.begin(), units.end(), std::size_t{0});
+  std::shuffle(units.begin(), units.end(), rng);
+  std::vector<float> weights(units.size(), 0.0f);
   std::uniform_real_distribution<float> weight(0.05f, 1.0f);
-  for (int k = 0; k < 15; ++k) weights[static_cast<std::size_t>(unit(rng))] = weight(rng);
+  for (std::size_t k = 0; k < std::min<std::size_t>(15, units.size()); ++k) weights[units[k]] = weight(rng);
   return weights;
 }
 
