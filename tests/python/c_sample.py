@@ -12,16 +12,22 @@ import stylemm_runtime
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cross_build(build: Path, toolchain: str, cc: str, library: str, program: str, link: tuple = ()) -> Path:
-    """libstylemm cross-compiled into ``build`` with cmake/``toolchain`` (Release, warnings as
-    errors) and animate.c linked against ``library`` there as ``program``; returns ``build``."""
-    subprocess.run(["cmake", "-S", ROOT, "-B", build, f"-DCMAKE_TOOLCHAIN_FILE={ROOT / 'cmake' / toolchain}",
-                    "-DCMAKE_BUILD_TYPE=Release", "-DSTYLEMM_WERROR=ON"], check=True, capture_output=True)  # fmt: skip
+def build_sample(build: Path, cc: str, library: str, program: str, cmake: tuple = (), link: tuple = ()) -> Path:
+    """libstylemm built into ``build`` (Release, warnings as errors, plus the ``cmake``
+    arguments: a toolchain, options) and animate.c linked against ``library`` there, with the
+    ``link`` flags, as ``program``; returns ``build``."""
+    subprocess.run(["cmake", "-S", ROOT, "-B", build, "-DCMAKE_BUILD_TYPE=Release", "-DSTYLEMM_WERROR=ON", *cmake],
+                   check=True, capture_output=True)  # fmt: skip
     subprocess.run(["cmake", "--build", build, "-j2", "--target", "stylemm"], check=True, capture_output=True)
     subprocess.run([cc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", ROOT / "bindings/include",
                     ROOT / "samples/c/animate.c", build / library, *link, "-o", build / program],
                    check=True)  # fmt: skip
     return build
+
+
+def toolchain(name: str) -> str:
+    """The CMake argument that cross-compiles with cmake/``name``."""
+    return f"-DCMAKE_TOOLCHAIN_FILE={ROOT / 'cmake' / name}"
 
 
 def expected_frame(bundle_path, shape_value: float, jaw: float) -> tuple[np.ndarray, np.ndarray]:

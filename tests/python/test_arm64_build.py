@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
-from c_sample import ROOT, cross_build, expected_frame, read_frame, vertex_normals
+from c_sample import ROOT, build_sample, expected_frame, read_frame, toolchain, vertex_normals
 
 CC = "aarch64-linux-gnu-gcc"
 NM = "aarch64-linux-gnu-nm"
@@ -23,7 +23,8 @@ INSTALL = "apt-get install g++-aarch64-linux-gnu qemu-user (./dev.sh installs th
 def arm64_build(tmp_path_factory):
     assert shutil.which(CC), f"an arm64 cross compiler is needed: {INSTALL}"
     build = tmp_path_factory.mktemp("arm64")
-    return cross_build(build, "aarch64-linux-gnu.cmake", CC, "libstylemm.so", "animate", link=("-Wl,-rpath,$ORIGIN",))
+    return build_sample(build, CC, "libstylemm.so", "animate", cmake=(toolchain("aarch64-linux-gnu.cmake"),),
+                        link=("-Wl,-rpath,$ORIGIN",))  # fmt: skip
 
 
 def test_the_arm64_library_exports_only_the_c_abi_and_has_no_x86_kernel(arm64_build):

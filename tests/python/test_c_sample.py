@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
-from c_sample import ROOT, expected_frame, read_frame
+from c_sample import ROOT, build_sample, expected_frame, read_frame
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,17 @@ def animate(tmp_path_factory):
 def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
     out = tmp_path / "frame.f32"
     subprocess.run([str(animate), str(bundle_path), str(out), "0.3", "0.7"], check=True)
+    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
+        assert np.array_equal(written, expected)
+
+
+def test_the_c_sample_animates_the_bundle_linked_statically(bundle_path, tmp_path):
+    """STYLEMM_STATIC=ON, the build iOS apps link into themselves: the same frame, bit for bit."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    build = build_sample(tmp_path / "build", compiler, "libstylemm.a", "animate", cmake=("-DSTYLEMM_STATIC=ON",),
+                         link=("-lstdc++", "-lm", "-pthread"))  # fmt: skip
+    out = tmp_path / "frame.f32"
+    subprocess.run([build / "animate", bundle_path, out, "0.3", "0.7"], check=True)
     for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
         assert np.array_equal(written, expected)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from c_sample import ROOT, cross_build, expected_frame, read_frame
+from c_sample import ROOT, build_sample, expected_frame, read_frame, toolchain
 
 CC = "x86_64-w64-mingw32-gcc-posix"
 OBJDUMP = "x86_64-w64-mingw32-objdump"
@@ -29,7 +29,8 @@ def _wine() -> str:
 @pytest.fixture(scope="module")
 def windows_build(tmp_path_factory):
     assert shutil.which(CC), f"MinGW-w64 is needed to build for Windows: {INSTALL}"
-    return cross_build(tmp_path_factory.mktemp("windows"), "mingw-w64.cmake", CC, "stylemm.dll", "animate.exe")
+    build = tmp_path_factory.mktemp("windows")
+    return build_sample(build, CC, "stylemm.dll", "animate.exe", cmake=(toolchain("mingw-w64.cmake"),))
 
 
 def _imports_and_exports(dll: Path) -> tuple[set[str], set[str]]:
