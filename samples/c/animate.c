@@ -1,6 +1,6 @@
 /* The smallest complete use of libstylemm from C: load a bundle, bake a character, animate
- * one frame, write its vertices and normals. A template for engine plugins, and a test (the Python test
- * suite compiles and runs it on a bundle and compares them with stylemm_runtime's).
+ * one frame, write its vertices and normals. A template for engine plugins, and a test (the
+ * Python test suite compiles and runs it on a bundle and compares them with stylemm_runtime's).
  *
  *   cc -std=c99 -I bindings/include samples/c/animate.c -L <dir of libstylemm.so> -lstylemm -o animate
  *   ./animate BUNDLE OUT.f32 [shape value for every dimension] [jawOpen weight]

@@ -1,6 +1,6 @@
 """samples/c/animate.c, compiled as C99 against stylemm.h and the installed libstylemm, animates
-a bundle with the very vertices and normals the Python binding of the same core gives (the Unity interop
-test checks C# the same way, against the numpy reference)."""
+a bundle with the very vertices and normals the Python binding of the same core gives (the
+Unity interop test checks C# the same way, against the numpy reference)."""
 
 import shutil
 import subprocess
