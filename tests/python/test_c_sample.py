@@ -13,9 +13,14 @@ from c_sample import ROOT, build_sample, expected_frame, read_frame
 
 
 @pytest.fixture(scope="module")
-def animate(tmp_path_factory):
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    assert compiler, "a C compiler is needed: apt-get install gcc (dev.sh installs g++, which brings it)"
+def compiler():
+    found = shutil.which("cc") or shutil.which("gcc")
+    assert found, "a C compiler is needed: apt-get install gcc (dev.sh installs g++, which brings it)"
+    return found
+
+
+@pytest.fixture(scope="module")
+def animate(compiler, tmp_path_factory):
     library = stylemm_runtime.native_library()
     exe = tmp_path_factory.mktemp("c") / "animate"
     subprocess.run([compiler, "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "bindings/include"),
@@ -24,22 +29,22 @@ def animate(tmp_path_factory):
     return exe
 
 
-def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
+def _animates_like_python(exe, bundle_path, tmp_path) -> None:
     out = tmp_path / "frame.f32"
-    subprocess.run([str(animate), str(bundle_path), str(out), "0.3", "0.7"], check=True)
+    subprocess.run([exe, bundle_path, out, "0.3", "0.7"], check=True)
     for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
         assert np.array_equal(written, expected)
 
 
-def test_the_c_sample_animates_the_bundle_linked_statically(bundle_path, tmp_path):
+def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
+    _animates_like_python(animate, bundle_path, tmp_path)
+
+
+def test_the_c_sample_animates_the_bundle_linked_statically(compiler, bundle_path, tmp_path):
     """STYLEMM_STATIC=ON, the build iOS apps link into themselves: the same frame, bit for bit."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
     build = build_sample(tmp_path / "build", compiler, "libstylemm.a", "animate", cmake=("-DSTYLEMM_STATIC=ON",),
                          link=("-lstdc++", "-lm", "-pthread"))  # fmt: skip
-    out = tmp_path / "frame.f32"
-    subprocess.run([build / "animate", bundle_path, out, "0.3", "0.7"], check=True)
-    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
-        assert np.array_equal(written, expected)
+    _animates_like_python(build / "animate", bundle_path, tmp_path)
 
 
 def test_the_c_sample_reports_a_missing_bundle(animate, tmp_path):
