@@ -39,5 +39,5 @@ class StylizedFaces:
     images: torch.Tensor  # (B, 3, H, W) in [0, 1]
     vertices: torch.Tensor | None = None  # (B, N, 3) posed stylized mesh (3D ground truth), or None
     texture: torch.Tensor | None = None  # (B, 3, Ht, Wt) stylized UV texture, where known
-    parts: torch.Tensor | None = None  # (B, H, W) int64 part class per pixel, where known
+    parts: torch.Tensor | None = None  # (B, H, W) int64: the model's part label seen at each pixel, -1 on background
     strengths: list[dict[str, float]] = field(default_factory=list)  # per sample: atom -> strength used
