@@ -10,8 +10,9 @@ import torch
 from stylemm.render.backends import check_backend, make_backend
 from stylemm.render.camera import Camera
 from stylemm.render.rasterize import Rasterization, interpolate
+from stylemm.render.shading import DEFAULT_AMBIENT, Shading
 
-AMBIENT = 0.35
+AMBIENT = DEFAULT_AMBIENT
 
 
 @dataclass
@@ -57,8 +58,9 @@ class MeshRenderer:
             self.parts_onehot = torch.nn.functional.one_hot(part_labels.long(), num_parts or int(part_labels.max()) + 1).float()
 
     def __call__(self, vertices: torch.Tensor, camera: Camera, texture: torch.Tensor | None = None,
-                 color: torch.Tensor | None = None, background: float = 1.0) -> Render:  # fmt: skip
-        """vertices (B, N, 3); texture (B or 1, 3, Ht, Wt) needs uvs; color (3,) or (B, N, 3)."""
+                 color: torch.Tensor | None = None, background: float = 1.0, shading: Shading | None = None) -> Render:  # fmt: skip
+        """vertices (B, N, 3); texture (B or 1, 3, Ht, Wt) needs uvs; color (3,) or (B, N, 3);
+        shading: a stylemm.render.shading.Shading (toon, matte, glossy), None for the Lambert headlight."""
         backend = self.backend(vertices.device)
         clip = camera.to_clip(vertices)
         pixels = camera.to_pixels(clip)
@@ -67,8 +69,12 @@ class MeshRenderer:
         normals = torch.nn.functional.normalize(interpolate(vertex_normals(vertices, self.faces), self.faces, raster, weights), dim=-1, eps=1e-12)
         albedo = self._albedo(vertices, raster, weights, texture, color)
         to_camera = torch.nn.functional.normalize(torch.atleast_2d(camera.eye) - torch.atleast_2d(camera.target), dim=-1)
-        light = AMBIENT + (1 - AMBIENT) * (normals * to_camera[:, None, None, :].to(normals)).sum(-1, keepdim=True).clamp(min=0)
-        shaded = albedo * light * mask + background * (1 - mask)
+        if shading is None:
+            light = AMBIENT + (1 - AMBIENT) * (normals * to_camera[:, None, None, :].to(normals)).sum(-1, keepdim=True).clamp(min=0)
+            lit = albedo * light
+        else:
+            lit = shading(albedo, normals, to_camera[:, None, None, :].to(normals))
+        shaded = lit * mask + background * (1 - mask)
         blended = backend.antialias(torch.cat([shaded, mask], -1), raster, clip, pixels)
         parts = None
         if self.parts_onehot is not None:
