@@ -1,5 +1,5 @@
 // stylemm_runtime._native: the C ABI (stylemm.h) over numpy arrays: the stateless building
-// blocks as functions, and Model / Character over the handles.
+// blocks and the seed stream as functions, and Model / Evaluator / Character over the handles.
 //
 // Inputs of any real dtype and layout are converted to float32 C order (a copy only when
 // needed); anything else is rejected with a ValueError naming the argument. `out=`, when
@@ -9,12 +9,12 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <atomic>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -193,6 +193,78 @@ FloatArray skin(const py::handle& vertices_in, const py::handle& weights_in, con
 }
 
 
+// ---- Seeds and the render mesh ------------------------------------------------------------
+
+std::uint64_t as_seed(const py::handle& seed) {
+  const char* wanted = "seed must be an integer in [0, 2**64 - 1] (a uint64, as smm_sample_normal takes), got ";
+  if (py::isinstance<py::bool_>(seed) || !PyIndex_Check(seed.ptr()))
+    throw py::value_error(wanted + py::repr(seed).cast<std::string>());
+  const auto value = py::reinterpret_steal<py::object>(PyNumber_Index(seed.ptr()));
+  if (!value) throw py::error_already_set();
+  const unsigned long long bits = PyLong_AsUnsignedLongLong(value.ptr());
+  if (PyErr_Occurred()) {
+    PyErr_Clear();  // negative or too large
+    throw py::value_error(wanted + py::repr(seed).cast<std::string>());
+  }
+  return bits;
+}
+
+py::array_t<float> sample_normal(const py::handle& seed_in, long long count) {
+  const std::uint64_t seed = as_seed(seed_in);
+  if (count < 0 || count > INT_MAX)
+    throw py::value_error("count must be in [0, 2^31 - 1], got " + std::to_string(count));
+  py::array_t<float> out(static_cast<py::ssize_t>(count));
+  smm_status status;
+  {
+    py::gil_scoped_release release;
+    status = smm_sample_normal(out.mutable_data(), seed, static_cast<int>(count));
+  }
+  check(status, "sample_normal", {}, [] { return std::string(); });
+  return out;
+}
+
+// Indices (any integer dtype) as the ABI's int, refusing values that would wrap.
+IntArray as_indices(const py::handle& value, const char* name) {
+  py::array a = as_array(value, name);
+  if (a.dtype().kind() != 'i' && a.dtype().kind() != 'u')
+    throw py::value_error(std::string(name) + " must be an integer array, got dtype " +
+                          py::str(a.dtype()).cast<std::string>());
+  auto wide = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>::ensure(a);
+  if (!wide) throw py::value_error(std::string(name) + " cannot be converted to int64");
+  for (py::ssize_t i = 0; i < wide.size(); ++i)
+    if (wide.data()[i] < INT_MIN || wide.data()[i] > INT_MAX)
+      throw py::value_error(std::string(name) + " holds " + std::to_string(wide.data()[i]) + ", not an index");
+  return IntArray::ensure(wide);
+}
+
+py::tuple split_uv_seams(const py::handle& faces_in, const py::handle& uv_faces_in, py::ssize_t n_vertices,
+                         py::ssize_t n_uv_vertices) {
+  const IntArray faces = as_indices(faces_in, "faces");
+  const IntArray uv_faces = as_indices(uv_faces_in, "uv_faces");
+  expect_shape(faces, "faces", {"F", 3});
+  expect_shape(uv_faces, "uv_faces", {faces.shape(0), 3});
+  const int f = as_count(faces.shape(0), "triangles");
+  const int n = as_count(n_vertices, "vertices"), u = as_count(n_uv_vertices, "UV vertices");
+  const auto fail = [&](smm_status status) {
+    if (status == SMM_ERR_INVALID_ARGUMENT)
+      throw py::value_error("split_uv_seams: faces must index [0, vertices) = [0, " + std::to_string(n) +
+                            ") and uv_faces [0, uv_vertices) = [0, " + std::to_string(u) +
+                            "), with at least one triangle");
+    check(status, "split_uv_seams", {}, [] { return std::string(); });
+  };
+  int count = 0;
+  smm_status status = smm_split_uv_seams(&count, nullptr, nullptr, nullptr, faces.data(), uv_faces.data(), f, n, u, 0);
+  if (status != SMM_OK) fail(status);
+  IntArray vertex_map(count), uv_map(count), triangles({static_cast<py::ssize_t>(f), py::ssize_t{3}});
+  {
+    py::gil_scoped_release release;
+    status = smm_split_uv_seams(&count, vertex_map.mutable_data(), uv_map.mutable_data(), triangles.mutable_data(),
+                                faces.data(), uv_faces.data(), f, n, u, count);
+  }
+  if (status != SMM_OK) fail(status);
+  return py::make_tuple(vertex_map, uv_map, triangles);
+}
+
 // ---- Model and Character: the handles -----------------------------------------------------
 
 // The status of a handle call as the Python exception a user expects: bundle problems as
@@ -215,11 +287,53 @@ FloatArray skin(const py::handle& vertices_in, const py::handle& weights_in, con
   }
 }
 
-// One smm_model and one evaluator. Python threads may share a Model, so calls on its
-// evaluator take turns (the evaluator is the per-thread state of the C ABI).
+// One smm_evaluator, the C ABI's per-thread state (MuJoCo's mjData beside mjModel). Calls
+// run without the GIL and without a lock, so evaluators of different threads work at once.
+// One evaluator must not be used by two threads at the same time: the second gets a
+// RuntimeError naming the fix, instead of a data race.
+class EvaluatorCore {
+ public:
+  EvaluatorCore(const smm_model* model, int threads) : threads_(threads) {
+    char error[2048] = "";
+    const smm_status status = smm_evaluator_create(&evaluator_, model, threads, error, sizeof error);
+    if (status != SMM_OK) raise_status(status, error);
+  }
+  ~EvaluatorCore() { smm_evaluator_destroy(evaluator_); }
+  EvaluatorCore(const EvaluatorCore&) = delete;
+  EvaluatorCore& operator=(const EvaluatorCore&) = delete;
+
+  int threads() const { return threads_; }
+
+  // Runs call(evaluator) without the GIL; raises its failure.
+  template <typename Call>
+  void run(Call&& call) {
+    if (busy_.exchange(true))
+      throw std::runtime_error("this Evaluator is in use by another thread: give each thread its own "
+                               "(stylemm_runtime._native.Evaluator(model), or the model's own calls, which use "
+                               "one evaluator per thread)");
+    smm_status status;
+    std::string message;
+    {
+      py::gil_scoped_release release;
+      status = call(evaluator_);
+      if (status != SMM_OK) message = smm_evaluator_message(evaluator_);
+    }
+    busy_ = false;
+    if (status != SMM_OK) raise_status(status, message);
+  }
+
+ private:
+  smm_evaluator* evaluator_ = nullptr;
+  int threads_;
+  std::atomic<bool> busy_{false};
+};
+
+// One smm_model: immutable, shared by every Python thread. Its own calls (deform, character,
+// evaluate_many, Character.evaluate) run on the calling thread's evaluator, made on first use
+// and kept in a threading.local, so threads sharing a Model never take turns.
 class Model {
  public:
-  Model(const py::object& source, int threads) {
+  Model(const py::object& source, int threads) : threads_(threads) {
     char error[2048] = "";
     smm_status status;
     if (py::isinstance<py::bytes>(source)) {
@@ -232,15 +346,18 @@ class Model {
       status = smm_model_load(&model_, path.c_str(), error, sizeof error);
     }
     if (status != SMM_OK) raise_status(status, error);
-    status = smm_evaluator_create(&evaluator_, model_, threads, error, sizeof error);
-    if (status != SMM_OK) {
-      smm_model_destroy(model_);
-      raise_status(status, error);
-    }
     smm_model_get_info(&info_, model_);
+    try {
+      per_thread_ = py::module_::import("threading").attr("local")();
+      thread_evaluator();  // checks `threads` now rather than at the first call
+    } catch (...) {
+      per_thread_ = py::object();
+      smm_model_destroy(model_);
+      throw;
+    }
   }
   ~Model() {
-    smm_evaluator_destroy(evaluator_);
+    per_thread_ = py::object();  // every thread's evaluator goes before the model (the ABI's order)
     smm_model_destroy(model_);
   }
   Model(const Model&) = delete;
@@ -248,26 +365,29 @@ class Model {
 
   const smm_model_info& info() const { return info_; }
   const smm_model* handle() const { return model_; }
+  int threads() const { return threads_; }
 
-  // Runs call(evaluator) without the GIL, one caller at a time; raises its failure.
-  template <typename Call>
-  void run(Call&& call) {
-    smm_status status;
-    std::string message;
-    {
-      py::gil_scoped_release release;
-      std::lock_guard<std::mutex> lock(mutex_);
-      status = call(evaluator_);
-      if (status != SMM_OK) message = smm_evaluator_message(evaluator_);
-    }
-    if (status != SMM_OK) raise_status(status, message);
+  // The calling thread's evaluator. It does not hold the model (that would be a cycle through
+  // the threading.local): the model outlives it by destroying them first.
+  std::shared_ptr<EvaluatorCore> thread_evaluator() {
+    py::object found = py::getattr(per_thread_, "evaluator", py::none());
+    if (!found.is_none()) return found.cast<std::shared_ptr<EvaluatorCore>>();
+    auto made = std::make_shared<EvaluatorCore>(model_, threads_);
+    py::setattr(per_thread_, "evaluator", py::cast(made));
+    return made;
   }
 
  private:
   smm_model* model_ = nullptr;
-  smm_evaluator* evaluator_ = nullptr;
   smm_model_info info_{};
-  std::mutex mutex_;
+  int threads_;
+  py::object per_thread_;  // threading.local: .evaluator, an EvaluatorCore per thread
+};
+
+// An evaluator with the model it belongs to, as Python sees it.
+struct Evaluator {
+  std::shared_ptr<Model> model;
+  std::shared_ptr<EvaluatorCore> core;
 };
 
 class Character {
@@ -290,8 +410,11 @@ std::vector<py::ssize_t> mesh_shape(const smm_model_info& info, py::ssize_t coun
   return {count, info.vertices, 3};
 }
 
-FloatArray deform(const std::shared_ptr<Model>& model, const py::handle& shapes_in, const py::handle& expressions_in) {
-  const smm_model_info& info = model->info();
+// The calling thread's evaluator of a model.
+Evaluator own_evaluator(const std::shared_ptr<Model>& model) { return Evaluator{model, model->thread_evaluator()}; }
+
+FloatArray deform(const Evaluator& evaluator, const py::handle& shapes_in, const py::handle& expressions_in) {
+  const smm_model_info& info = evaluator.model->info();
   const FloatArray shapes = as_float32(shapes_in, "shapes");
   const FloatArray expressions = as_float32(expressions_in, "expressions");
   expect_shape(shapes, "shapes", {"B", info.shape_dim});
@@ -299,13 +422,15 @@ FloatArray deform(const std::shared_ptr<Model>& model, const py::handle& shapes_
   const int count = as_count(shapes.shape(0), "meshes");
   FloatArray out(mesh_shape(info, count));
   if (count == 0) return out;
-  model->run([&](smm_evaluator* e) { return smm_deform(out.mutable_data(), e, shapes.data(), expressions.data(), count); });
+  evaluator.core->run([&](smm_evaluator* e) {
+    return smm_deform(out.mutable_data(), e, shapes.data(), expressions.data(), count);
+  });
   return out;
 }
 
-std::shared_ptr<Character> bake_character(const std::shared_ptr<Model>& model, const py::handle& shape_in,
+std::shared_ptr<Character> bake_character(const Evaluator& evaluator, const py::handle& shape_in,
                                           const py::object& fit_in) {
-  const smm_model_info& info = model->info();
+  const smm_model_info& info = evaluator.model->info();
   const FloatArray shape = as_float32(shape_in, "shape");
   expect_shape(shape, "shape", {info.shape_dim});
   FloatArray fit;
@@ -315,25 +440,25 @@ std::shared_ptr<Character> bake_character(const std::shared_ptr<Model>& model, c
   }
   const int n_fit = fit_in.is_none() ? 0 : as_count(fit.shape(0), "fit expressions");
   smm_character* handle = nullptr;
-  model->run([&](smm_evaluator* e) {
+  evaluator.core->run([&](smm_evaluator* e) {
     return smm_character_create(&handle, e, shape.data(), info.shape_dim, n_fit ? fit.data() : nullptr, n_fit);
   });
-  return std::make_shared<Character>(model, handle);
+  return std::make_shared<Character>(evaluator.model, handle);
 }
 
-std::shared_ptr<Character> baked_character(const std::shared_ptr<Model>& model, const py::handle& neutral_in,
+std::shared_ptr<Character> baked_character(const Evaluator& evaluator, const py::handle& neutral_in,
                                            const py::handle& deltas_in) {
-  const smm_model_info& info = model->info();
+  const smm_model_info& info = evaluator.model->info();
   const FloatArray neutral = as_float32(neutral_in, "neutral");
   const FloatArray deltas = as_float32(deltas_in, "deltas");
   expect_shape(neutral, "neutral", {info.vertices, 3});
   expect_shape(deltas, "deltas", {info.expressions, info.vertices, 3});
   const int n_values = as_count(neutral.size() + deltas.size(), "values");
   smm_character* handle = nullptr;
-  model->run([&](smm_evaluator* e) {
+  evaluator.core->run([&](smm_evaluator* e) {
     return smm_character_create_baked(&handle, e, neutral.data(), deltas.data(), n_values);
   });
-  return std::make_shared<Character>(model, handle);
+  return std::make_shared<Character>(evaluator.model, handle);
 }
 
 FloatArray bake_array(const Character& character, bool deltas) {
@@ -372,15 +497,19 @@ py::object frame_result(FloatArray vertices, FloatArray normals, bool with_norma
   return py::make_tuple(vertices, normals);
 }
 
-py::object evaluate(const Character& character, const py::handle& expression_in, const py::object& pose_in,
-                    bool with_normals) {
-  const std::shared_ptr<Model>& model = character.model();
-  const smm_model_info& info = model->info();
+void check_model(const Evaluator& evaluator, const Character& character) {
+  if (character.model() != evaluator.model) throw py::value_error("the character comes from another model than the evaluator");
+}
+
+py::object evaluate(const Evaluator& evaluator, const Character& character, const py::handle& expression_in,
+                    const py::object& pose_in, bool with_normals) {
+  check_model(evaluator, character);
+  const smm_model_info& info = evaluator.model->info();
   auto [expression, pose] = frame_inputs(info, expression_in, pose_in, 1, true);
   FloatArray vertices(mesh_shape(info));
   FloatArray normals = with_normals ? FloatArray(mesh_shape(info)) : FloatArray();
   const bool posed = !pose_in.is_none();
-  model->run([&](smm_evaluator* e) {
+  evaluator.core->run([&](smm_evaluator* e) {
     return smm_evaluate(vertices.mutable_data(), with_normals ? normals.mutable_data() : nullptr, e,
                         character.handle(), expression.data(), info.expressions, posed ? pose.data() : nullptr,
                         posed ? 3 * info.joints : 0, info.vertices);
@@ -388,8 +517,9 @@ py::object evaluate(const Character& character, const py::handle& expression_in,
   return frame_result(vertices, normals, with_normals);
 }
 
-py::object evaluate_many(const std::shared_ptr<Model>& model, const std::vector<std::shared_ptr<Character>>& characters,
+py::object evaluate_many(const Evaluator& evaluator, const std::vector<std::shared_ptr<Character>>& characters,
                          const py::handle& expressions_in, const py::object& poses_in, bool with_normals) {
+  const std::shared_ptr<Model>& model = evaluator.model;
   const smm_model_info& info = model->info();
   const py::ssize_t count = static_cast<py::ssize_t>(characters.size());
   auto [expressions, poses] = frame_inputs(info, expressions_in, poses_in, count, false);
@@ -403,7 +533,7 @@ py::object evaluate_many(const std::shared_ptr<Model>& model, const std::vector<
   FloatArray normals = with_normals ? FloatArray(mesh_shape(info, count)) : FloatArray();
   if (count == 0) return frame_result(vertices, normals, with_normals);
   const bool posed = !poses_in.is_none();
-  model->run([&](smm_evaluator* e) {
+  evaluator.core->run([&](smm_evaluator* e) {
     return smm_evaluate_many(vertices.mutable_data(), with_normals ? normals.mutable_data() : nullptr, e,
                              handles.data(), expressions.data(), info.expressions, posed ? poses.data() : nullptr,
                              posed ? 3 * info.joints : 0, info.vertices, as_count(count, "characters"));
@@ -448,30 +578,76 @@ PYBIND11_MODULE(_native, m) {
         "Linear blend skinning: vertices (N, 3), weights (N, J), transforms (J, 4, 4) -> (N, 3) float32.\n"
         "out may be vertices itself (in place).");
 
+  m.def("sample_normal", &sample_normal, py::arg("seed"), py::arg("count"),
+        "count values ~ N(0, 1) of seed (an integer in [0, 2**64 - 1]) as float32: smm_sample_normal, the same "
+        "bits on every platform (stylemm_runtime.seeds reproduces it without the native build).");
+  m.def("split_uv_seams", &split_uv_seams, py::arg("faces"), py::arg("uv_faces"), py::arg("vertices"),
+        py::arg("uv_vertices"),
+        "The render mesh (smm_split_uv_seams): faces and uv_faces (F, 3), vertices N, uv_vertices U -> "
+        "(vertex_map (R,), uv_map (R,), triangles (F, 3)) int32: one render vertex per distinct (vertex, UV "
+        "vertex) pair the corners use, ordered by vertex, then UV vertex.");
+
+  // Registered so a thread's evaluator can live in the model's threading.local; not for users.
+  py::class_<EvaluatorCore, std::shared_ptr<EvaluatorCore>>(m, "_EvaluatorCore");
+
   py::class_<Model, std::shared_ptr<Model>>(m, "Model",
-                                            "A bundle loaded by the native core (smm_model) with one evaluator. "
-                                            "Safe to share between threads: its calls take turns.")
+                                            "A bundle loaded by the native core (smm_model): immutable, shared by "
+                                            "all threads. Its calls run on the calling thread's own evaluator, so "
+                                            "threads sharing it never take turns.")
       .def(py::init<const py::object&, int>(), py::arg("source"), py::kw_only(), py::arg("threads") = 1,
            "Load a bundle: a path (directory or .smm) or the bytes of a .smm archive. threads: worker threads "
-           "for deform, baking and evaluate_many.")
+           "of each thread's evaluator, for deform, baking and evaluate_many.")
       .def_property_readonly("info", &info_dict, "Sizes: vertices, triangles, uv_vertices, shape_dim, expressions, "
                                                  "joints, texture_dim.")
-      .def("deform", &deform, py::arg("shapes"), py::arg("expressions"),
+      .def_property_readonly("threads", &Model::threads, "Worker threads of the evaluators it makes.")
+      .def("evaluator", &own_evaluator, "The calling thread's evaluator, the one this model's own calls use.")
+      .def("deform", [](const std::shared_ptr<Model>& m, const py::handle& s, const py::handle& e) {
+             return deform(own_evaluator(m), s, e); }, py::arg("shapes"), py::arg("expressions"),
            "The style's deformer evaluated natively: shapes (B, K), expressions (B, E) -> unposed vertices (B, N, 3).")
-      .def("character", &bake_character, py::arg("shape"), py::kw_only(), py::arg("fit_expressions") = py::none(),
+      .def("character", [](const std::shared_ptr<Model>& m, const py::handle& s, const py::object& fit) {
+             return bake_character(own_evaluator(m), s, fit); }, py::arg("shape"), py::kw_only(),
+           py::arg("fit_expressions") = py::none(),
            "Bake identity shape (K,) into morph targets: unit deltas, or least squares over the units and "
            "fit_expressions (S, E) as stylemm_runtime.baking's 'fitted'.")
-      .def("character_from_morphs", &baked_character, py::arg("neutral"), py::arg("deltas"),
+      .def("character_from_morphs", [](const std::shared_ptr<Model>& m, const py::handle& n, const py::handle& d) {
+             return baked_character(own_evaluator(m), n, d); }, py::arg("neutral"), py::arg("deltas"),
            "A character from a bake made elsewhere: neutral (N, 3), deltas (E, N, 3).")
+      .def("evaluate_many", [](const std::shared_ptr<Model>& m, const std::vector<std::shared_ptr<Character>>& c,
+                               const py::handle& e, const py::object& p, bool normals) {
+             return evaluate_many(own_evaluator(m), c, e, p, normals); }, py::arg("characters"), py::arg("expressions"),
+           py::kw_only(), py::arg("poses") = py::none(), py::arg("normals") = false,
+           "Frames of many characters: expressions (C, E), poses (C, J, 3) or None -> vertices (C, N, 3) "
+           "[, normals (C, N, 3)], spread over the evaluator's threads.");
+
+  py::class_<Evaluator>(m, "Evaluator",
+                        "An evaluator (smm_evaluator) of a Model: the scratch memory of evaluation, as MuJoCo's "
+                        "MjData beside MjModel. One per thread: calls release the GIL and take no lock, and a "
+                        "second thread using the same Evaluator at once gets a RuntimeError.")
+      .def(py::init([](const std::shared_ptr<Model>& model, int threads) {
+             return Evaluator{model, std::make_shared<EvaluatorCore>(model->handle(), threads)};
+           }), py::arg("model"), py::kw_only(), py::arg("threads") = 1,
+           "A new evaluator for model, with `threads` worker threads (1: the calling thread only).")
+      .def_property_readonly("model", [](const Evaluator& e) { return e.model; })
+      .def_property_readonly("threads", [](const Evaluator& e) { return e.core->threads(); })
+      .def("deform", &deform, py::arg("shapes"), py::arg("expressions"),
+           "shapes (B, K), expressions (B, E) -> unposed vertices (B, N, 3), as Model.deform.")
+      .def("character", &bake_character, py::arg("shape"), py::kw_only(), py::arg("fit_expressions") = py::none(),
+           "Bake identity shape (K,), as Model.character.")
+      .def("character_from_morphs", &baked_character, py::arg("neutral"), py::arg("deltas"),
+           "A character from a bake made elsewhere, as Model.character_from_morphs.")
+      .def("evaluate", &evaluate, py::arg("character"), py::arg("expression"), py::kw_only(),
+           py::arg("pose") = py::none(), py::arg("normals") = false,
+           "One frame of character: expression (E,), pose (J, 3) or None -> vertices (N, 3) [, normals (N, 3)].")
       .def("evaluate_many", &evaluate_many, py::arg("characters"), py::arg("expressions"), py::kw_only(),
            py::arg("poses") = py::none(), py::arg("normals") = false,
-           "Frames of many characters: expressions (C, E), poses (C, J, 3) or None -> vertices (C, N, 3) "
-           "[, normals (C, N, 3)], spread over the model's threads.");
+           "Frames of many characters, as Model.evaluate_many.");
 
   py::class_<Character, std::shared_ptr<Character>>(m, "Character", "One identity baked into morph targets.")
-      .def("evaluate", &evaluate, py::arg("expression"), py::kw_only(), py::arg("pose") = py::none(),
-           py::arg("normals") = false,
-           "One frame: expression (E,), pose (J, 3) axis-angles or None -> vertices (N, 3) [, normals (N, 3)].")
+      .def("evaluate", [](const Character& c, const py::handle& e, const py::object& p, bool normals) {
+             return evaluate(own_evaluator(c.model()), c, e, p, normals); }, py::arg("expression"), py::kw_only(),
+           py::arg("pose") = py::none(), py::arg("normals") = false,
+           "One frame on the calling thread's evaluator: expression (E,), pose (J, 3) axis-angles or None -> "
+           "vertices (N, 3) [, normals (N, 3)].")
       .def_property_readonly("neutral", [](const Character& c) { return bake_array(c, false); }, "(N, 3)")
       .def_property_readonly("deltas", [](const Character& c) { return bake_array(c, true); }, "(E, N, 3)");
 }

@@ -47,6 +47,8 @@
 #  define SMM_API
 #endif
 
+#include <stdint.h> /* uint64_t, for seeds */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -124,6 +126,65 @@ SMM_API smm_status smm_model_get_joint_name(char* out, const smm_model* model, i
 
 /* Index of the expression called `name`, or -1 (also for NULL arguments). */
 SMM_API int smm_model_find_expression(const smm_model* model, const char* name);
+
+/* The render mesh engines and glTF draw: a GPU vertex has one position and one UV, and a
+ * mesh vertex on a UV seam has several UV vertices (faces index vertices, uv_faces index UV
+ * vertices, corner for corner). Every distinct (vertex, UV vertex) pair that a corner uses
+ * becomes one render vertex, numbered in order of vertex, then of UV vertex (so UV vertices
+ * no triangle uses are left out, and a UV vertex shared by two vertices is two render
+ * vertices). Each engine sample and stylemm-export's glTF use this one split.
+ *   n_render:   out: R, the number of render vertices
+ *   vertex_map: (R) out: the mesh vertex of each render vertex (copy positions and normals through it)
+ *   uv_map:     (R) out: its UV vertex (its texture coordinates are uvs[uv_map[r]])
+ *   triangles:  (F, 3) out: the triangles over the render vertices, corner for corner as faces
+ *   faces, uv_faces: (F, 3), e.g. from smm_model_get_faces / smm_model_get_uv_faces;
+ *   n_triangles = F, n_vertices = N, n_uv_vertices = U: every index must lie in its range
+ *   capacity:   R, the element count of vertex_map and uv_map.
+ * Call it twice: with vertex_map, uv_map and triangles NULL and capacity 0 to learn R, then
+ * with buffers of R, R and 3F ints. Takes O(N + F) temporary memory (a load-time call, not a
+ * per-frame one); safe from any thread. */
+SMM_API smm_status smm_split_uv_seams(int* n_render, int* vertex_map, int* uv_map, int* triangles, const int* faces,
+                                      const int* uv_faces, int n_triangles, int n_vertices, int n_uv_vertices,
+                                      int capacity);
+
+/* ---- Seeds: a seed is a character everywhere ----------------------------------------------- */
+
+/* `count` values ~ N(0, 1) drawn from `seed`, the same bits on every platform, compiler and
+ * language. The character of a seed is the first K + Z values of its stream: shape = the
+ * first K (smm_model_info.shape_dim), texture_z = the next Z (texture_dim). stylemm_runtime's
+ * Model.character(seed=...) and the Unity and Unreal samples all make characters this way,
+ * so a seed picked in Python is the same face in an engine. The stream does not depend on
+ * count: a shorter draw is a prefix of a longer one.
+ *
+ * The algorithm, bit for bit (docs/native.md; runtime/stylemm_runtime/seeds.py reproduces it
+ * in numpy). All arithmetic is IEEE-754 binary64, each operation rounded to nearest, in the
+ * order written, with no fused multiply-add; integers are uint64 modulo 2^64:
+ *   draw(i) = SplitMix64 output i:
+ *       z = seed + (i + 1) * 0x9E3779B97F4A7C15
+ *       z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+ *       z = (z ^ (z >> 27)) * 0x94D049BB133111EB
+ *       draw(i) = z ^ (z >> 31)
+ *   uniform(i) = ((double)(draw(i) >> 11) - 2^52) * 2^-52            (exact, in [-1, 1))
+ *   for attempt a = 0, 1, 2, ...  (Marsaglia's polar method):
+ *       u = uniform(2a), v = uniform(2a + 1), s = u * u + v * v
+ *       if s >= 1 or s == 0: next attempt
+ *       r = sqrt((-2 * log(s)) / s)
+ *       append (float)(u * r), then (float)(v * r)   (round to nearest; stop at count values)
+ *   log(s) is fdlibm's e_log.c kernel, not the C library's: with b the bits of s,
+ *       k = (b >> 52) - 1023, mantissa = b & (2^52 - 1);
+ *       if mantissa > 0x6A09E667F3BCD: m = the double with bits mantissa | 0x3FE0000000000000, k = k + 1
+ *       else:                           m = the double with bits mantissa | 0x3FF0000000000000
+ *       f = m - 1, t = f / (2 + f), z = t * t, w = z * z
+ *       t1 = w * (Lg2 + w * (Lg4 + w * Lg6)), t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)))
+ *       R = t2 + t1, h = 0.5 * f * f  (that is (0.5 * f) * f)
+ *       log(s) = k * Ln2Hi - ((h - (t * (h + R) + k * Ln2Lo)) - f)
+ *   with fdlibm's constants Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10,
+ *       Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01, Lg3 = 2.857142874366239149e-01,
+ *       Lg4 = 2.222219843214978396e-01, Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+ *       Lg7 = 1.479819860511658591e-01.
+ * count 0 writes nothing (out may be NULL); SMM_ERR_INVALID_ARGUMENT for a negative count,
+ * SMM_ERR_NULL_POINTER for a NULL out with count > 0. Allocates nothing; safe from any thread. */
+SMM_API smm_status smm_sample_normal(float* out, uint64_t seed, int count);
 
 /* ---- Evaluators: per-thread scratch memory and messages ----------------------------------- */
 
