@@ -8,7 +8,8 @@ reads it (the stylized image is ``file_name``; the rest are metadata columns)::
     DIR/masks/NNNNNN.png      class index per pixel (palette PNG; classes in dataset.json)
     DIR/truth/NNNNNN.npz      the stylized mesh (posed, float32, metres), where the stylizer knows it
     DIR/metadata.jsonl        one line per sample: every parameter, landmarks, flags
-    DIR/dataset.json          the run: style, recipe, seeds, source model, size, count, format
+    DIR/dataset.json          the run (DatasetConfig's fields: style, recipe, seed, source model, size,
+                              count, ...), the format, the vocabularies, and a summary when complete
     DIR/preview.png           source | stylized | landmarks and masks drawn over it
     DIR/chunks/CCCCCC.jsonl   the finished chunks (the metadata lines, written last)
 
@@ -27,7 +28,7 @@ import time
 import zipfile
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,9 @@ class DatasetConfig:
 
     def chunk_indices(self, chunk: int) -> range:
         return range(chunk * self.chunk_size, min((chunk + 1) * self.chunk_size, self.count))
+
+
+CONFIG_KEYS = tuple(f.name for f in fields(DatasetConfig))
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -201,7 +205,7 @@ def dataset_info(config: DatasetConfig, model) -> dict:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "config": asdict(config),
+        **asdict(config),
         "classes": list(CLASSES),
         "mask_palette": PALETTE.tolist(),
         "expression_names": list(model.expression_names),
@@ -219,8 +223,8 @@ def check(out: Path, info: dict, resume: bool) -> None:
         old = json.loads(index.read_text())
         if not resume:
             raise FileExistsError(f"{out} already holds a pair dataset; pass --resume to continue it, or choose another --out")
-        if old.get("format_version") != FORMAT_VERSION or old.get("config") != info["config"]:
-            changed = sorted(k for k in info["config"] if old.get("config", {}).get(k) != info["config"][k])
+        changed = sorted(k for k in CONFIG_KEYS if old.get(k) != info[k])
+        if old.get("format_version") != FORMAT_VERSION or changed:
             raise ValueError(f"{out} was started with other settings ({', '.join(changed) or 'format'} differ); "
                              "resume with the same options, or choose another --out")  # fmt: skip
     elif out.exists() and any(out.iterdir()):
@@ -357,13 +361,13 @@ class PairDataset(torch.utils.data.Dataset):
         from PIL import Image
 
         r = self.records[i]
-        image = lambda name: torch.from_numpy(np.asarray(Image.open(self.root / name).convert("RGB"))).permute(2, 0, 1).float() / 255  # noqa: E731
+        image = lambda name: torch.from_numpy(np.array(Image.open(self.root / name).convert("RGB"))).permute(2, 0, 1).float() / 255  # noqa: E731
         landmarks = np.full((478, 2), np.nan, np.float32) if r["landmarks"] is None else np.asarray(r["landmarks"], np.float32)
         return {
             "index": r["index"],
             "stylized": image(r["file_name"]),
             "source": image(r["source_file"]),
-            "mask": torch.from_numpy(np.asarray(Image.open(self.root / r["mask_file"]), np.int64)),
+            "mask": torch.from_numpy(np.array(Image.open(self.root / r["mask_file"]), np.int64)),
             "landmarks": torch.from_numpy(landmarks),
             "landmarks_found": r["landmarks_found"],
             "shape": torch.tensor(r["shape"]),
