@@ -10,8 +10,8 @@ import json
 
 import torch
 
-from stylemm import load_pretrained
-from stylemm.distill import ParameterStream, evaluate
+from stylemm import load_pack
+from stylemm.pretrain.deformer import ParameterStream, evaluate
 from stylemm.facemodel import load
 from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
@@ -19,7 +19,7 @@ from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 def main() -> None:
     args = benchmark_arguments(__doc__)
     model = load("openhead")
-    deformer = load_pretrained("openhead").deformer
+    deformer = load_pack("realistic").deformer
     print("accuracy on 1,000 held-out samples:", json.dumps(evaluate(deformer, model)))
     print(f"{'batch':>5} {'linear 3DMM ms':>15} {'D_src ms':>9} {'D_src / linear':>15}")
     with torch.no_grad():

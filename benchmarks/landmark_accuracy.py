@@ -18,7 +18,8 @@ import torch
 from stylemm.facemodel import load
 from stylemm.landmarks import SUBSETS, load_embedding
 from stylemm.landmarks.detector import FaceMeshDetector
-from stylemm.landmarks.embedding import random_faces, reprojection_errors
+from stylemm.facemodel.sampling import random_faces
+from stylemm.landmarks.fitting import reprojection_errors
 
 
 def main() -> None:

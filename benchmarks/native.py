@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import stylemm_runtime
-from stylemm import load_pretrained
+from stylemm import load_pack
 from stylemm.facemodel import load
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime import baking
@@ -58,7 +58,7 @@ def has_avx2_fma() -> bool:
 
 def main() -> None:
     args = benchmark_arguments(__doc__)
-    networks, source = load_pretrained("openhead"), load("openhead")
+    networks, source = load_pack("realistic"), load("openhead")
     folder = tempfile.TemporaryDirectory()
     path = write_bundle(Path(folder.name) / "realistic.smm", source, networks.deformer, networks.texture_generator,
                         style="realistic")  # fmt: skip
@@ -83,12 +83,12 @@ def main() -> None:
     # The deformer itself, one mesh: native vs ONNX Runtime (the runtime's exact path).
     weights = tracked_expressions(1, e, rng)
     times = side_by_side_ms({"native": lambda: native.deform(shape[None], weights),
-                             "ort": lambda: model.evaluate(shape[None], weights)}, args.runs)  # fmt: skip
+                             "ort": lambda: model.deform(shape[None], weights)}, args.runs)  # fmt: skip
     print(f"deformer, one mesh: native {times['native']:.2f} ms, ONNX Runtime {times['ort']:.2f} ms, "
           f"ratio {times['ort'] / times['native']:.2f}")
     shapes = rng.standard_normal((8, model.shape_dim)).astype(np.float32)
     expressions = baking.sample_expressions(model.expression_names, 8, rng)
-    error_mm = 1000 * np.abs(native.deform(shapes, expressions) - model.evaluate(shapes, expressions)).max()
+    error_mm = 1000 * np.abs(native.deform(shapes, expressions) - model.deform(shapes, expressions)).max()
     print(f"deformer, native vs ONNX Runtime on 8 random (shape, expression): max {error_mm:.1e} mm")
 
     print(f"{'characters':>10} {'native':>9} {'baked numpy':>12} {'exact ORT':>10} {'numpy/native':>13} {'ORT/native':>11}   (ms per frame)")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from stylemm.facemodel import load
-from stylemm.glpreview import GLRenderer
+from stylemm.viz.gl import GLRenderer
 from stylemm.render import MeshRenderer, orbit_camera
 from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 import stylemm_runtime
-from stylemm import load_pretrained
+from stylemm import load_pack
 from stylemm.facemodel import load
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime import baking
@@ -32,7 +32,7 @@ OPENBLAS_SETTLE_S = 0.5
 
 def main() -> None:
     args = benchmark_arguments(__doc__)
-    networks, source = load_pretrained("openhead"), load("openhead")
+    networks, source = load_pack("realistic"), load("openhead")
     with tempfile.TemporaryDirectory() as folder:
         path = write_bundle(Path(folder) / "realistic.smm", source, networks.deformer, networks.texture_generator, style="realistic")
         load_ms = median_ms(lambda: stylemm_runtime.load(path, threads=args.threads), max(3, args.runs // 3))
@@ -49,7 +49,7 @@ def main() -> None:
         time.sleep(OPENBLAS_SETTLE_S)
         shapes_t, weights_t = torch.from_numpy(shapes), torch.from_numpy(weights)
         with torch.no_grad():
-            times = side_by_side_ms({"exact": lambda: model.evaluate(shapes, weights),
+            times = side_by_side_ms({"exact": lambda: model.deform(shapes, weights),
                                      "eager": lambda: networks.deformer(shapes_t, weights_t)}, args.runs)  # fmt: skip
         exact, eager = times["exact"], times["eager"]
         print(f"{count:>10} {baked:>12.2f} {exact:>10.2f} {eager:>12.2f} {exact / baked:>10.1f} {eager / exact:>10.1f}")

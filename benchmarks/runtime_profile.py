@@ -22,7 +22,7 @@ import onnxruntime
 import torch
 from onnx import helper
 
-from stylemm import load_pretrained
+from stylemm import load_pack
 from stylemm_export.onnx_export import export_deformer
 from timing import benchmark_arguments, side_by_side_ms  # benchmarks/timing.py
 
@@ -57,7 +57,7 @@ def sine_model(size: int) -> bytes:
 def main() -> None:
     args = benchmark_arguments(__doc__)
     torch.set_num_threads(1)
-    deformer = load_pretrained("openhead").deformer
+    deformer = load_pack("realistic").deformer
     rng = np.random.default_rng(0)
     feed = {"shape": rng.standard_normal((1, deformer.config.shape_dim)).astype(np.float32),
             "expression": rng.random((1, deformer.config.expression_dim)).astype(np.float32) * 0.3}  # fmt: skip

@@ -63,6 +63,9 @@ json parse_manifest(const std::vector<std::uint8_t>& bytes, const std::string& o
   if (version.get<double>() > kFormatVersion)  // not long long: 2^64 - 1 would wrap to -1
     throw Error(SMM_ERR_VERSION, origin + " is format version " + version.dump() + ", newer than this library reads (" +
                                      std::to_string(kFormatVersion) + "); upgrade libstylemm");
+  const json& minor = manifest.value("format_minor", json(0));
+  if (!minor.is_number_unsigned() && !(minor.is_number_integer() && minor.get<long long>() >= 0))
+    bad(origin, std::string(kManifest) + " has a format_minor that is not a non-negative integer");
   for (const char* key : {"files", "arrays", "networks", "parameters", "mesh"}) {
     if (!manifest.contains(key) || !manifest[key].is_object())
       bad(origin, std::string(kManifest) + " has no '" + key + "' object");
@@ -145,6 +148,130 @@ std::string shape_text(const std::vector<long long>& shape) {
   return text + (shape.size() == 1 ? ",)" : ")");
 }
 
+// The cross-array rules, compiled in from runtime/stylemm_runtime/bundle_rules.json: the
+// Python reader checks the same file in the same order with the same messages.
+const json& rules() {
+  static const json parsed = json::parse(
+#include "bundle_rules.inc"
+  );
+  return parsed;
+}
+
+std::string message(const std::string& kind, const std::map<std::string, std::string>& fields) {
+  std::string text = rules()["messages"][kind].get<std::string>();
+  for (const auto& [key, value] : fields) {
+    const std::string placeholder = "{" + key + "}";
+    for (std::size_t at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size()))
+      text.replace(at, placeholder.size(), value);
+  }
+  return text;
+}
+
+const json* walk(const json& manifest, const json& path) {
+  const json* node = &manifest;
+  for (const json& key : path) {
+    if (!node->is_object() || !node->contains(key.get<std::string>())) return nullptr;
+    node = &(*node)[key.get<std::string>()];
+  }
+  return node;
+}
+
+// An integer as JSON wrote it; nlohmann keeps non-negative integers unsigned, so 2^64 - 1
+// must not pass for -1.
+bool as_integer(const json* value, long long& out) {
+  if (value == nullptr || !value->is_number_integer()) return false;
+  if (value->is_number_unsigned()) {
+    if (value->get<unsigned long long>() > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) return false;
+    out = static_cast<long long>(value->get<unsigned long long>());
+    return true;
+  }
+  out = value->get<long long>();
+  return true;
+}
+
+bool distinct_names(const json* names) {
+  if (names == nullptr || !names->is_array() || names->empty()) return false;
+  std::set<std::string> seen;
+  for (const json& name : *names) {
+    if (!name.is_string() || name.get<std::string>().empty() || !seen.insert(name.get<std::string>()).second) return false;
+  }
+  return true;
+}
+
+constexpr long long kFree = -1;  // a dimension bound by the first array that has it
+
+std::map<std::string, long long> rule_dimensions(const json& manifest, const std::map<std::string, bool>& groups) {
+  std::map<std::string, long long> dims;
+  for (const json& rule : rules()["dimensions"]) {
+    if (rule.contains("group") && !groups.at(rule["group"].get<std::string>())) continue;
+    const std::string name = rule["name"].get<std::string>();
+    if (rule.contains("value")) {
+      long long value = 0;
+      if (!as_integer(walk(manifest, rule["value"]), value) || value < rule["min"].get<long long>() ||
+          value > rule["max"].get<long long>()) {
+        std::string path;
+        for (const json& key : rule["value"]) path += (path.empty() ? "" : ".") + key.get<std::string>();
+        throw RuleError(message("dimension", {{"path", path}, {"min", rule["min"].dump()}, {"max", rule["max"].dump()}}));
+      }
+      dims[name] = rule.contains("zero_if_zero") && dims.at(rule["zero_if_zero"].get<std::string>()) == 0 ? 0 : value;
+    } else if (rule.contains("count")) {
+      const json* names = walk(manifest, rule["count"]);
+      if (!distinct_names(names)) {
+        std::string path;
+        for (const json& key : rule["count"]) path += (path.empty() ? "" : ".") + key.get<std::string>();
+        throw RuleError(message("names", {{"path", path}}));
+      }
+      dims[name] = static_cast<long long>(names->size());
+    } else if (rule.contains("siren_parameters")) {
+      const long long hidden = dims.at(rule["siren_parameters"][0].get<std::string>());
+      const long long layers = dims.at(rule["siren_parameters"][1].get<std::string>());
+      long long total = 0;
+      for (long long k = 0; k <= layers; ++k) total += ((k == 0 ? 3 : hidden) + 1) * (k == layers ? 3 : hidden);
+      dims[name] = total;
+    } else if (rule.contains("sum")) {
+      long long total = 0;
+      for (const json& part : rule["sum"]) total += dims.at(part.get<std::string>());
+      dims[name] = total;
+    } else {
+      dims[name] = kFree;
+    }
+  }
+  return dims;
+}
+
+void check_parents(const json& manifest, long long joints) {
+  const json* parents = walk(manifest, json::array({"joints", "parents"}));
+  bool ok = parents != nullptr && parents->is_array() && static_cast<long long>(parents->size()) == joints;
+  for (long long j = 0; ok && j < joints; ++j) {
+    long long parent = 0;
+    ok = as_integer(&(*parents)[j], parent) && (j == 0 ? parent == -1 : parent >= 0 && parent < j);
+  }
+  if (!ok) throw RuleError(message("parents", {}));
+}
+
+// A JSON number that is finite as a float, as the core stores it.
+bool finite_float(const json* value) { return value != nullptr && value->is_number() && std::isfinite(value->get<float>()); }
+
+void check_value(const json& manifest, const json& rule) {
+  const json* value = walk(manifest, rule["path"]);
+  const std::string kind = rule["kind"].get<std::string>();
+  bool ok;
+  if (kind == "range") {
+    ok = value == nullptr || value->is_null() ||
+         (value->is_array() && value->size() == 2 && finite_float(&(*value)[0]) && finite_float(&(*value)[1]) &&
+          (*value)[0].get<float>() < (*value)[1].get<float>() && (*value)[1].get<float>() > 0);
+  } else if (kind == "finite_number") {
+    ok = finite_float(value);
+  } else {  // "equals"
+    ok = value != nullptr && value->is_string() && *value == rule["value"];
+  }
+  if (!ok) {
+    std::string path;
+    for (const json& key : rule["path"]) path += (path.empty() ? "" : ".") + key.get<std::string>();
+    throw RuleError(message(kind, {{"path", path}, {"value", rule.value("value", json()).dump()}}));
+  }
+}
+
 bool little_endian() {
   const std::uint16_t one = 1;
   std::uint8_t first;
@@ -154,12 +281,77 @@ bool little_endian() {
 
 }  // namespace
 
+// The rules of bundle_rules.json, in its order (stylemm_runtime.bundle_rules.check).
+void Bundle::check_rules() const {
+  const json& manifest = manifest_;
+  std::map<std::string, bool> groups;
+  for (const auto& group : rules()["groups"].items()) {
+    const json* node = walk(manifest, group.value());
+    groups[group.key()] = node != nullptr && node->is_object();
+  }
+  std::map<std::string, long long> dims = rule_dimensions(manifest, groups);
+  check_parents(manifest, dims.at("joints"));
+  for (const json& rule : rules()["values"]) {
+    if (!rule.contains("group") || groups.at(rule["group"].get<std::string>())) check_value(manifest, rule);
+  }
+  const long long minor = manifest.value("format_minor", 0LL);
+  for (const json& rule : rules()["arrays"]) {
+    if (rule.contains("group") && !groups.at(rule["group"].get<std::string>())) continue;
+    const std::string name = (minor == 0 && rule.contains("minor_0") ? rule["minor_0"] : rule["name"]).get<std::string>();
+    if (!has_array(name)) {
+      if (rule.value("optional", false)) continue;
+      throw RuleError(message("missing", {{"array", name}}));
+    }
+    const json& entry = manifest_["arrays"][name];
+    const std::vector<long long> actual = entry["shape"].get<std::vector<long long>>();
+    std::vector<long long> expected;
+    for (std::size_t k = 0; k < rule["shape"].size(); ++k) {
+      const json& size = rule["shape"][k];
+      if (size.is_number_integer()) {
+        expected.push_back(size.get<long long>());
+        continue;
+      }
+      long long& dim = dims.at(size.get<std::string>());
+      if (dim == kFree && k < actual.size()) dim = actual[k];
+      expected.push_back(dim);
+    }
+    const std::string dtype = rule["dtype"].get<std::string>();
+    if (entry["dtype"] != dtype || actual != expected)
+      throw RuleError(message("shape", {{"array", name}, {"dtype", entry["dtype"].get<std::string>()}, {"shape", shape_text(actual)},
+                                        {"expected_dtype", dtype}, {"expected_shape", shape_text(expected)}}));
+    std::vector<long long> found;
+    const std::vector<std::uint8_t>& bytes = array_bytes(name, dtype.c_str(), expected, found);
+    const std::size_t count = bytes.size() / 4;
+    if (dtype == "float32") {
+      for (std::size_t i = 0; i < count; ++i) {
+        float value;
+        std::memcpy(&value, bytes.data() + 4 * i, 4);
+        if (!std::isfinite(value)) throw RuleError(message("finite", {{"array", name}}));
+      }
+    } else if (rule.contains("indexes")) {
+      const long long limit = dims.at(rule["indexes"].get<std::string>());
+      for (std::size_t i = 0; i < count; ++i) {
+        std::int32_t value;
+        std::memcpy(&value, bytes.data() + 4 * i, 4);
+        if (value < 0 || value >= limit)
+          throw RuleError(message("index", {{"array", name}, {"count", std::to_string(limit)},
+                                            {"dimension", rule["indexes"].get<std::string>()}}));
+      }
+    }
+  }
+}
+
 Bundle::Bundle(std::string origin, Files files) : origin_(std::move(origin)), files_(std::move(files)) {
   if (!little_endian()) throw Error(SMM_ERR_UNSUPPORTED, "bundles hold little-endian arrays; this machine is big-endian");
   const auto manifest = files_.find(kManifest);
   if (manifest == files_.end()) bad(origin_, std::string("has no ") + kManifest + ": not a bundle, or an unfinished one");
   manifest_ = parse_manifest(manifest->second, origin_);
   check_files(manifest_, files_, origin_);
+  try {
+    check_rules();
+  } catch (const RuleError& e) {
+    bad(origin_, e.what());
+  }
 }
 
 Bundle Bundle::from_path(const std::string& path) {

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,12 @@
 
 namespace stylemm {
 
-constexpr int kFormatVersion = 1;
+constexpr int kFormatVersion = 1;  // a reader refuses a newer major version; minor versions only add
+
+// A broken rule of bundle_rules.json; Bundle reports it as SMM_ERR_BAD_BUNDLE with its origin.
+struct RuleError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 class Bundle {
  public:
@@ -34,6 +40,7 @@ class Bundle {
 
  private:
   Bundle(std::string origin, std::map<std::string, std::vector<std::uint8_t>> files);
+  void check_rules() const;
   const std::vector<std::uint8_t>& array_bytes(const std::string& name, const char* dtype,
                                                const std::vector<long long>& shape, std::vector<long long>& actual) const;
 

@@ -21,9 +21,11 @@ Eigen::VectorXf vector(const Bundle& bundle, const std::string& name, long long 
   return Eigen::Map<const Eigen::VectorXf>(values.data(), size);
 }
 
-// A Linear layer "deformer.<module>.<index>" of `in` inputs (-1: any) and `out` outputs (-1: any).
-Linear linear(const Bundle& bundle, const std::string& module, int index, long long in, long long out) {
-  const std::string prefix = "deformer." + module + "." + std::to_string(index);
+// A Linear layer "deformer.<module>.<name>" (name "hidden" or "out") of `in` inputs (-1: any)
+// and `out` outputs (-1: any). Bundles before format 1.1 numbered the layers 0 and 2.
+Linear linear(const Bundle& bundle, const std::string& module, const std::string& name, long long in, long long out) {
+  const bool numbered = bundle.manifest().value("format_minor", 0LL) == 0;
+  const std::string prefix = "deformer." + module + "." + (numbered ? (name == "hidden" ? "0" : "2") : name);
   Linear layer{matrix(bundle, prefix + ".weight", out, in), {}};
   layer.bias = vector(bundle, prefix + ".bias", layer.weight.rows());
   return layer;
@@ -63,12 +65,12 @@ Deformer::Deformer(const Bundle& bundle, int shape_dim, int expression_dim, int 
     layers_.emplace_back(k == 0 ? 3 : hidden, k == depth ? 3 : hidden);
     params += static_cast<long long>(layers_.back().first + 1) * layers_.back().second;
   }
-  shape0_ = linear(bundle, "shape_encoder", 0, shape_dim, shape_code);
-  shape2_ = linear(bundle, "shape_encoder", 2, shape_code, shape_code);
-  expression0_ = linear(bundle, "expression_encoder", 0, expression_dim, expression_code);
-  expression2_ = linear(bundle, "expression_encoder", 2, expression_code, expression_code);
-  hyper0_ = linear(bundle, "hyper", 0, shape_code + expression_code, hyper_hidden);
-  hyper2_ = linear(bundle, "hyper", 2, hyper_hidden, params);
+  shape_hidden_ = linear(bundle, "shape_encoder", "hidden", shape_dim, shape_code);
+  shape_out_ = linear(bundle, "shape_encoder", "out", shape_code, shape_code);
+  expression_hidden_ = linear(bundle, "expression_encoder", "hidden", expression_dim, expression_code);
+  expression_out_ = linear(bundle, "expression_encoder", "out", expression_code, expression_code);
+  hyper_hidden_ = linear(bundle, "hyper", "hidden", shape_code + expression_code, hyper_hidden);
+  hyper_out_ = linear(bundle, "hyper", "out", hyper_hidden, params);
 
   template_ = matrix(bundle, "deformer.template", vertices, 3);
   const Eigen::VectorXf centre = vector(bundle, "deformer.centre", 3);
@@ -79,9 +81,9 @@ Deformer::Deformer(const Bundle& bundle, int shape_dim, int expression_dim, int 
 
 DeformerScratch Deformer::scratch() const {
   DeformerScratch s;
-  s.code.resize(shape2_.weight.rows() + expression2_.weight.rows());
-  s.hidden.resize(hyper0_.weight.rows());
-  s.params.resize(hyper2_.weight.rows());
+  s.code.resize(shape_out_.weight.rows() + expression_out_.weight.rows());
+  s.hidden.resize(hyper_hidden_.weight.rows());
+  s.params.resize(hyper_out_.weight.rows());
   const int widest = layers_.front().second;  // every hidden layer is as wide
   s.a.resize(template_.rows(), widest);
   s.b.resize(template_.rows(), widest);
@@ -96,11 +98,11 @@ void Deformer::evaluate(const float* shape, const float* expression, float* out,
     silu(mid);
     s.code.segment(offset, second.weight.rows()).noalias() = second.weight * mid + second.bias;
   };
-  encode(shape0_, shape2_, shape, 0);
-  encode(expression0_, expression2_, expression, shape2_.weight.rows());
-  s.hidden.noalias() = hyper0_.weight * s.code + hyper0_.bias;
+  encode(shape_hidden_, shape_out_, shape, 0);
+  encode(expression_hidden_, expression_out_, expression, shape_out_.weight.rows());
+  s.hidden.noalias() = hyper_hidden_.weight * s.code + hyper_hidden_.bias;
   silu(s.hidden);
-  s.params.noalias() = hyper2_.weight * s.hidden + hyper2_.bias;
+  s.params.noalias() = hyper_out_.weight * s.hidden + hyper_out_.bias;
 
   // The SIREN: w0 folded into the sine layers' weights (once per evaluation, on the small
   // parameter vector) saves a multiply over every (vertex, unit).

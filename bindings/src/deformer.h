@@ -39,7 +39,7 @@ class Deformer {
   void evaluate(const float* shape, const float* expression, float* out, DeformerScratch& scratch) const;
 
  private:
-  Linear shape0_, shape2_, expression0_, expression2_, hyper0_, hyper2_;
+  Linear shape_hidden_, shape_out_, expression_hidden_, expression_out_, hyper_hidden_, hyper_out_;
   std::vector<std::pair<int, int>> layers_;  // SIREN (in, out) per layer
   float w0_ = 30.0f;
   RowMatrix template_;    // (N, 3)

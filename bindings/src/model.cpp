@@ -33,12 +33,6 @@ std::vector<std::string> names(const json& list, const char* where) {
   return result;
 }
 
-void check_indices(const std::vector<std::int32_t>& indices, int count, const char* what) {
-  for (std::int32_t i : indices) {
-    if (i < 0 || i >= count) throw Error(SMM_ERR_BAD_BUNDLE, std::string(what) + " has an index outside [0, " + std::to_string(count) + ")");
-  }
-}
-
 void read_joints(smm_model_& model, const json& manifest) {
   const json& joints = member(manifest, "joints", "the manifest");
   model.joint_names = names(member(joints, "names", "joints"), "joints.names");
@@ -85,8 +79,7 @@ void read_arrays(smm_model_& model, const Bundle& bundle) {
   model.uv_faces = bundle.ints("uv_faces", {model.uv_vertices ? model.triangles : 0, 3});
   model.skin_weights = bundle.floats("skin_weights", {n, j});
   model.joint_regressor = bundle.floats("joint_regressor", {j, n});
-  check_indices(model.faces, model.vertices, "faces");
-  check_indices(model.uv_faces, model.uv_vertices, "uv_faces");
+  // Index ranges, sizes and parent order were checked by the bundle's rules (bundle_rules.json).
   model.skin_plan = plan_skin(model.skin_weights.data(), n, model.joints);
 }
 
@@ -98,7 +91,7 @@ std::unique_ptr<smm_model_> load_model(const Bundle& bundle) {
   read_parameters(*model, bundle.manifest());
   read_arrays(*model, bundle);
   const json& native = bundle.manifest()["networks"].value("deformer", json()).value("native", json());
-  if (!native.is_null())
+  if (native.is_object())  // the bundle's rules checked its sizes and arrays
     model->deformer = std::make_unique<Deformer>(bundle, model->shape_dim, model->expressions, model->vertices);
   return model;
 }

@@ -1,4 +1,4 @@
-"""Writing a StyleMM bundle (format v1, docs/bundle-format.md).
+"""Writing a StyleMM bundle (format 1.1, docs/bundle-format.md).
 
 Everything is written into a staging directory beside the target, checked against the
 JSON schema and read back through the runtime's reader, and only then renamed into
@@ -16,11 +16,13 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from stylemm.landmarks import load_embedding
 from stylemm.nets.deformer import Deformer
 from stylemm_export import __version__
 from stylemm_export.onnx_export import OPSET, export_deformer, export_texture_generator
-from stylemm_runtime.bundle import FORMAT, FORMAT_VERSION, MANIFEST, Bundle
+from stylemm_runtime.bundle import FORMAT, FORMAT_MINOR, FORMAT_VERSION, MANIFEST, Bundle
 
 SCHEMA = Path(__file__).with_name("manifest.schema.json")
 
@@ -38,7 +40,7 @@ def write_bundle(out, model, deformer, texture_generator, style: str, prompt: st
     try:
         arrays = _write_arrays(staging, {**_model_arrays(model), **_deformer_arrays(deformer)})
         export_deformer(deformer, staging / "deformer.onnx")
-        export_texture_generator(texture_generator, staging / "texture.onnx")
+        export_texture_generator(texture_generator, staging / "texture_generator.onnx")
         manifest = _manifest(staging, model, deformer, texture_generator, style, prompt, arrays)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
         validate_manifest(manifest)
@@ -57,8 +59,9 @@ def validate_manifest(manifest: dict) -> None:
 
 
 def _model_arrays(model) -> dict:
-    """The source model's template mesh and rig: name -> (tensor, dtype)."""
-    return {
+    """The source model's template mesh and rig, and its landmark embedding where one ships:
+    name -> (tensor, dtype)."""
+    arrays = {
         "template": (model.template, "float32"),
         "faces": (model.faces, "int32"),
         "uvs": (model.uvs, "float32"),
@@ -66,24 +69,32 @@ def _model_arrays(model) -> dict:
         "part_labels": (model.part_labels, "int32"),
         "skin_weights": (model.lbs_weights, "float32"),
         "joint_regressor": (model.joint_regressor, "float32"),
-        "expression_bases": (model.exprdirs, "float32"),
     }
-
-
-# The deformer's tensors a native core evaluates it from (docs/bundle-format.md, "Deformer
-# weights"); written as arrays named "deformer.<state dict key>". The names are a contract.
-DEFORMER_LINEAR = ("shape_encoder.0", "shape_encoder.2", "expression_encoder.0", "expression_encoder.2", "hyper.0", "hyper.2")
-DEFORMER_BUFFERS = ("template", "centre", "scale")
+    try:
+        embedding = load_embedding(model)
+    except FileNotFoundError:  # a model without MediaPipe's landmarks: the tracker will say so
+        return arrays
+    arrays["landmark_triangles"] = (torch.as_tensor(embedding.triangles), "int32")
+    arrays["landmark_barycentrics"] = (torch.as_tensor(embedding.weights), "float32")
+    return arrays
 
 
 def _deformer_arrays(deformer) -> dict:
-    """The deformer's weights as float32 arrays, name -> (tensor, dtype); none for a
-    deformer that is not a stylemm Deformer (its computation would not be the documented one)."""
+    """The deformer's weights as float32 arrays, name -> (tensor, dtype), named as
+    docs/bundle-format.md ("Deformer weights") says; none for a deformer that is not a stylemm
+    Deformer (its computation would not be the documented one). Each name is spelled out
+    from the layer it holds, so that renaming a module fails here instead of changing the format."""
     if not isinstance(deformer, Deformer):
         return {}
-    state = deformer.state_dict()
-    keys = [f"{layer}.{kind}" for layer in DEFORMER_LINEAR for kind in ("weight", "bias")] + list(DEFORMER_BUFFERS)
-    return {f"deformer.{key}": (state[key], "float32") for key in keys}
+    arrays = {}
+    for module_name, mlp in (("shape_encoder", deformer.shape_encoder), ("expression_encoder", deformer.expression_encoder),
+                             ("hyper", deformer.hyper)):  # fmt: skip
+        for layer_name, layer in (("hidden", mlp.hidden), ("out", mlp.out)):
+            arrays[f"deformer.{module_name}.{layer_name}.weight"] = (layer.weight, "float32")
+            arrays[f"deformer.{module_name}.{layer_name}.bias"] = (layer.bias, "float32")
+    for name in ("template", "centre", "scale"):
+        arrays[f"deformer.{name}"] = (getattr(deformer, name), "float32")
+    return arrays
 
 
 def _deformer_native(deformer) -> dict:
@@ -109,7 +120,7 @@ def _manifest(folder: Path, model, deformer, texture_generator, style: str, prom
     networks = {
         "deformer": {"file": "deformer.onnx", "opset": OPSET, "inputs": {"shape": ["B", model.shape_dim],
                      "expression": ["B", model.expression_dim]}, "outputs": {"vertices": ["B", model.num_vertices, 3]}},
-        "texture": {"file": "texture.onnx", "opset": OPSET, "inputs": {"z": ["B", texture_generator.config.z_dim],
+        "texture_generator": {"file": "texture_generator.onnx", "opset": OPSET, "inputs": {"z": ["B", texture_generator.config.z_dim],
                     "truncation": [1]}, "outputs": {"texture": ["B", 3, height, 2 * height]}},
     }  # fmt: skip
     if isinstance(deformer, Deformer):  # the deformer.* arrays were written (_deformer_arrays)
@@ -117,6 +128,7 @@ def _manifest(folder: Path, model, deformer, texture_generator, style: str, prom
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        "format_minor": FORMAT_MINOR,
         "style": style,
         "prompt": prompt,
         "source_model": model.name,

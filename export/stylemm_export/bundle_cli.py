@@ -47,12 +47,13 @@ def _info(args) -> int:
         return 0
     parameters, mesh = manifest["parameters"], manifest["mesh"]
     size = sum(entry["bytes"] for entry in manifest["files"].values()) / 2**20
-    print(f"{args.bundle}: style '{manifest['style']}' of {manifest['source_model']}, format v{manifest['format_version']}, {size:.1f} MB")
+    print(f"{args.bundle}: style '{manifest['style']}' of {manifest['source_model']}, format {manifest['format_version']}.{manifest.get('format_minor', 0)}, {size:.1f} MB")
     print(f"  mesh        {mesh['vertices']} vertices, {mesh['triangles']} triangles, {mesh['uv_vertices']} UV vertices")
     print(f"  shape       {parameters['shape']['dim']} coefficients")
     print(f"  expression  {len(parameters['expression']['names'])} weights, range {parameters['expression']['range']}")
     print(f"  pose        {', '.join(parameters['pose']['joints'])}")
-    print(f"  texture     z of {parameters['texture_z']['dim']}, image {manifest['networks']['texture']['outputs']['texture'][1:]}")
+    generator = manifest["networks"].get("texture_generator") or manifest["networks"]["texture"]  # "texture" before 1.1
+    print(f"  texture     z of {parameters['texture_z']['dim']}, image {generator['outputs']['texture'][1:]}")
     print(f"  written by  {manifest['created_by']}")
     return 0
 
@@ -86,9 +87,9 @@ def _preview(args) -> int:
     from PIL import Image
 
     import stylemm_runtime
-    from stylemm.fileio import atomic_path
-    from stylemm.glpreview import GLRenderer, write_video
-    from stylemm.preview import ARKIT_PRESETS, contact_sheet, framing_camera
+    from stylemm.io.atomic import atomic_path
+    from stylemm.viz.gl import GLRenderer, write_video
+    from stylemm.viz.sheets import ARKIT_PRESETS, contact_sheet, framing_camera
 
     if args.count < 1:
         raise ValueError("--count must be at least 1")

@@ -1,8 +1,11 @@
 """`stylemm-export`: write a style as a bundle for the runtime and game engines.
 
   stylemm-export --style realistic --out out/realistic.smm [--force] [--glb out/head.glb --character-seed 7] [--trt]
+  stylemm-export --style runs/orc/pack --out orc.smm
 
-Styles: `realistic` is the shipped source networks (D_src, G_src) of the source model.
+--style takes a shipped style pack's name (`realistic` is the source networks D_src and G_src
+of OpenHead; `stylemm-export --list-styles` lists them all) or the path of a pack folder that
+stylemm-train wrote.
 """
 
 from __future__ import annotations
@@ -12,19 +15,23 @@ import sys
 import time
 from pathlib import Path
 
-STYLES = ("realistic",)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="stylemm-export", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--style", default="realistic", choices=STYLES, help="style to export (default: realistic)")
-    parser.add_argument("--model", default="openhead", help="source model (default: openhead)")
-    parser.add_argument("--out", type=Path, required=True, help="bundle to write: a directory, or a file ending in .smm")
+    parser.add_argument("--style", default="realistic", help="a shipped style's name or a style pack folder (default: realistic)")
+    parser.add_argument("--list-styles", action="store_true", help="list the shipped styles and exit")
+    parser.add_argument("--out", type=Path, help="bundle to write: a directory, or a file ending in .smm")
     parser.add_argument("--force", action="store_true", help="replace an existing bundle (and .glb)")
     parser.add_argument("--glb", type=Path, help="also write one character as glTF binary: mesh, texture, morph targets, skin")
     parser.add_argument("--character-seed", type=int, default=0, help="seed of the --glb character's identity and texture")
     parser.add_argument("--trt", action="store_true", help="also build TensorRT engines (needs an NVIDIA GPU and tensorrt)")
     args = parser.parse_args(argv)
+    if args.list_styles:
+        from stylemm.packs import shipped_styles
+
+        print("\n".join(shipped_styles()))
+        return 0
+    if args.out is None:
+        parser.error("--out is required")
     try:
         return _export(args)
     except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as e:
@@ -33,19 +40,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _export(args) -> int:
-    from stylemm import load_pretrained
+    from stylemm import load_pack
     from stylemm.facemodel import load
     from stylemm_export.bundle import write_bundle
     from stylemm_runtime.bundle import Bundle
 
     start = time.perf_counter()
-    print(f"loading {args.model} and its {args.style} networks ...", flush=True)
-    model, networks = load(args.model), load_pretrained(args.model)
+    pack = load_pack(args.style)
+    print(f"loaded the style pack '{pack.style}' ({pack.path}) of the source model {pack.source_model}", flush=True)
+    model = load(pack.source_model)
     print(f"exporting ONNX networks and writing {args.out} ...", flush=True)
-    write_bundle(args.out, model, networks.deformer, networks.texture_generator, style=args.style, overwrite=args.force)
+    write_bundle(args.out, model, pack.deformer, pack.texture_generator, style=pack.style, prompt=pack.prompt, overwrite=args.force)
     manifest = Bundle(args.out).manifest
     size = sum(entry["bytes"] for entry in manifest["files"].values()) / 2**20
-    print(f"wrote {args.out} ({size:.1f} MB, format v{manifest['format_version']}) in {time.perf_counter() - start:.1f} s:")
+    print(f"wrote {args.out} ({size:.1f} MB, format {manifest['format_version']}.{manifest.get('format_minor', 0)}) in {time.perf_counter() - start:.1f} s:")
     width = max(map(len, manifest["files"]))
     for name, entry in sorted(manifest["files"].items()):
         print(f"  {name:<{width}} {entry['bytes'] / 2**10:>9.1f} KiB  sha256 {entry['sha256'][:12]}")

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from stylemm.fileio import atomic_path
+from stylemm.io.atomic import atomic_path
 from stylemm.nets.deformer import Deformer
 
 OPSET = 15

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stylemm.fileio import atomic_write
+from stylemm.io.atomic import atomic_write
 from stylemm_runtime.bundle import Bundle
 
 # Batch sizes each engine is optimised for: (min, opt, max).

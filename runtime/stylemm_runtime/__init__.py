@@ -27,7 +27,7 @@ def load(path, providers: list[str] | None = None, threads: int = 1):
 
     providers: ONNX Runtime execution providers (default: CPU). threads: threads per network
     call (default 1, which leaves the engine's cores to the engine; a Model may be shared by
-    the engine's own threads). More threads help crowds (``Model.evaluate`` with a large
+    the engine's own threads). More threads help crowds (``Model.deform`` with a large
     batch) more than single characters.
     """
     from stylemm_runtime.model import Model

@@ -34,7 +34,7 @@ class Morphs:
 def sample_expressions(names: list[str], count: int, rng: np.random.Generator, bounded: bool = True) -> np.ndarray:
     """(count, E) plausible expression weights: sparse, mostly mild, left/right units often
     moving together, and now and then many units at once. Training draws its expressions
-    here too (stylemm.distill.ParameterStream), so bakes are fitted to what D_src learnt."""
+    here too (stylemm.pretrain.deformer.ParameterStream), so bakes are fitted to what D_src learnt."""
     e = len(names)
     if not bounded:  # PCA expressions (FLAME): Gaussian, like the shape
         return (rng.standard_normal((count, e)) * rng.uniform(0, 1.5, (count, 1))).astype(np.float32)
@@ -86,4 +86,4 @@ def measure(model, shape: np.ndarray, morphs: Morphs, count: int = 200, seed: in
 
 def _evaluate(model, shape: np.ndarray, weights: np.ndarray, batch: int = 64) -> np.ndarray:
     shapes = np.broadcast_to(shape.astype(np.float32), (len(weights), len(shape)))
-    return np.concatenate([model.evaluate(shapes[i : i + batch], weights[i : i + batch]) for i in range(0, len(weights), batch)])
+    return np.concatenate([model.deform(shapes[i : i + batch], weights[i : i + batch]) for i in range(0, len(weights), batch)])

@@ -1,10 +1,11 @@
-"""Reading a StyleMM bundle (format v1, docs/bundle-format.md) and checking it.
+"""Reading a StyleMM bundle (format 1.1, docs/bundle-format.md) and checking it.
 
 A bundle is a directory, or a ``.smm`` file that is a zip archive of the same files
 (stored uncompressed). ``manifest.json`` lists every other file with its size and
 sha256; arrays are raw little-endian binaries described by dtype and shape. Everything
-is checked before it is used, and every problem is a BundleError naming the file and
-what is wrong with it.
+is checked before it is used (the files here, the cross-array rules in bundle_rules.json,
+which the native reader checks too), and every problem is a BundleError naming the file
+and what is wrong with it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
+from stylemm_runtime import bundle_rules
+
 FORMAT = "stylemm-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # a reader refuses a newer major version
+FORMAT_MINOR = 1  # 1.1: named deformer layers, texture_generator.onnx, landmarks, no expression_bases
 MANIFEST = "manifest.json"
 DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}
 MAX_MANIFEST_BYTES = 1 << 20
@@ -36,6 +40,15 @@ class Bundle:
         self._files = _read_all(self.path)
         self.manifest = _parse_manifest(self._files.pop(MANIFEST, None), self.path)
         _check_files(self.manifest, self._files)
+        try:
+            self.dimensions = bundle_rules.check(self.manifest, self._raw_array)
+        except bundle_rules.RuleError as e:
+            raise BundleError(f"{self.path}: {e}") from None
+
+    @property
+    def minor(self) -> int:
+        """The format's minor version (0 for bundles written before minor versions existed)."""
+        return self.manifest.get("format_minor", 0)
 
     def file_bytes(self, name: str) -> bytes:
         if name not in self._files:
@@ -44,16 +57,26 @@ class Bundle:
 
     def array(self, name: str) -> np.ndarray:
         """A read-only array from ``manifest['arrays'][name]``."""
+        array = self._raw_array(name)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise BundleError(f"{self.path}: array '{name}' contains NaN or Inf")
+        return array
+
+    def _raw_array(self, name: str) -> np.ndarray:
         entry = self.manifest["arrays"].get(name)
         if entry is None:
             raise BundleError(f"{self.path}: the manifest has no array '{name}'")
         data = self.file_bytes(entry["file"])
         dtype, shape = DTYPES[entry["dtype"]], tuple(entry["shape"])
-        if len(data) != dtype.itemsize * int(np.prod(shape)):
-            raise BundleError(f"{self.path}: {entry['file']} holds {len(data)} bytes, not a {entry['dtype']} array of shape {shape}")
+        count = 1
+        for size in shape:  # as the native reader counts, so that both refuse the same sizes
+            if size and count > (MAX_FILE_BYTES - 1) // 4 // size:
+                raise BundleError(f"{self.path}: array '{name}' is too large")
+            count *= size
+        if len(data) != dtype.itemsize * count:
+            raise BundleError(f"{self.path}: {entry['file']} holds {len(data)} bytes, not a {entry['dtype']} array "
+                              f"of shape {bundle_rules.shape_text(list(shape))}")  # fmt: skip
         array = np.frombuffer(data, dtype=dtype).reshape(shape)
-        if array.dtype.kind == "f" and not np.isfinite(array).all():
-            raise BundleError(f"{self.path}: {entry['file']} contains NaN or Inf")
         return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
@@ -115,6 +138,9 @@ def _parse_manifest(data: bytes | None, path: Path) -> dict:
         raise BundleError(
             f"{path} is format version {version}, newer than this runtime reads ({FORMAT_VERSION}); upgrade stylemm_runtime"
         )
+    minor = manifest.get("format_minor", 0)
+    if not isinstance(minor, int) or isinstance(minor, bool) or minor < 0:
+        raise BundleError(f"{path}: {MANIFEST} has a format_minor that is not a non-negative integer")
     for key, kind in (("files", dict), ("arrays", dict), ("networks", dict), ("parameters", dict), ("mesh", dict)):
         if not isinstance(manifest.get(key), kind):
             raise BundleError(f"{path}: {MANIFEST} has no '{key}' object")

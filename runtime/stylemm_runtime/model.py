@@ -19,18 +19,32 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 import onnxruntime
 
 import stylemm_runtime
-from stylemm_runtime import baking, skinning
+from stylemm_runtime import baking, seeds, skinning
 from stylemm_runtime.bundle import Bundle, BundleError
 
 
 BACKENDS = ("exact", "baked", "native", "auto")
 AUTO_BAKE_P99_MM = 0.5  # sub-millimetre: invisible at game-camera distances
+
+
+@dataclass(frozen=True)
+class Landmarks:
+    """MediaPipe's face-mesh landmarks as surface points: a triangle and its barycentric
+    weights per landmark, so they follow every character and expression."""
+
+    triangles: np.ndarray  # (L,) int32 index into Model.faces
+    barycentrics: np.ndarray  # (L, 3) float32
+
+    def points(self, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+        """(L, 3) positions on a mesh (N, 3) of the model's topology."""
+        return np.einsum("lk,lkc->lc", self.barycentrics, vertices[faces[self.triangles]])
 
 
 class Model:
@@ -44,7 +58,9 @@ class Model:
         except (KeyError, TypeError, ValueError, OverflowError) as e:
             raise BundleError(f"{self.bundle.path}: malformed manifest ({type(e).__name__}: {e})") from None
         providers = providers or ["CPUExecutionProvider"]
-        self._deformer, self._texture = (self._session(name, providers, options) for name in ("deformer", "texture"))
+        # Bundles before format 1.1 named the texture generator's network "texture".
+        texture_network = "texture_generator" if self.bundle.minor >= 1 else "texture"
+        self._deformer, self._texture = (self._session(name, providers, options) for name in ("deformer", texture_network))
         self._native, self._native_lock = None, threading.Lock()
 
     def native(self):
@@ -69,15 +85,10 @@ class Model:
         self.skin_weights = self.bundle.array("skin_weights")
         self.joint_regressor = self.bundle.array("joint_regressor")
         self.part_labels, self.part_names = self.bundle.array("part_labels"), list(manifest["parts"])
-        n, j = len(self.template), len(self.joint_names)
-        expected = {"template": (n, 3), "skin_weights": (n, j), "joint_regressor": (j, n), "parents": (j,)}
-        actual = {"template": self.template.shape, "skin_weights": self.skin_weights.shape,
-                  "joint_regressor": self.joint_regressor.shape, "parents": self.parents.shape}  # fmt: skip
-        for name, shape in expected.items():
-            if tuple(actual[name]) != shape:
-                raise BundleError(f"{self.bundle.path}: {name} has shape {tuple(actual[name])}, expected {shape}")
-        if self.faces.size and (self.faces.min() < 0 or self.faces.max() >= n):
-            raise BundleError(f"{self.bundle.path}: faces index vertices outside 0..{n - 1}")
+        # Sizes, index ranges and parent order were checked by the bundle's rules (bundle_rules.json).
+        self.landmarks = None
+        if "landmark_triangles" in manifest["arrays"]:
+            self.landmarks = Landmarks(self.bundle.array("landmark_triangles"), self.bundle.array("landmark_barycentrics"))
 
     @property
     def num_vertices(self) -> int:
@@ -101,13 +112,16 @@ class Model:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        rng = None if seed is None else np.random.default_rng(seed)
-        shape = self._vector("shape", shape, self.shape_dim, rng)
-        texture_z = self._vector("texture_z", texture_z, self.texture_dim, rng)
+        # A seed is a character everywhere: the first K values of its stream (smm_sample_normal,
+        # as the engine samples draw it) are the shape, the next Z the texture latent.
+        drawn = (None, None) if seed is None else seeds.character_values(seed, self.shape_dim, self.texture_dim)
+        shape = self._vector("shape", shape, self.shape_dim, drawn[0])
+        texture_z = self._vector("texture_z", texture_z, self.texture_dim, drawn[1])
         return Character(self, shape, texture_z, float(truncation), backend)
 
-    def evaluate(self, shapes, expressions) -> np.ndarray:
-        """Unposed meshes (B, N, 3) for a crowd: shapes (B, K), expressions (B, E)."""
+    def deform(self, shapes, expressions) -> np.ndarray:
+        """Unposed meshes (B, N, 3) for a crowd: shapes (B, K), expressions (B, E) (the
+        deformer alone; ``Character.mesh`` poses them)."""
         shapes = _finite("shapes", shapes, (None, self.shape_dim))
         expressions = _finite("expressions", expressions, (len(shapes), len(self.expression_names)))
         return self._deformer.run(None, {"shape": shapes, "expression": expressions})[0]
@@ -159,10 +173,10 @@ class Model:
             raise BundleError(f"{self.bundle.path}: {entry['file']} is not a loadable ONNX model ({e})") from None
 
     @staticmethod
-    def _vector(name: str, value, dim: int, rng) -> np.ndarray:
+    def _vector(name: str, value, dim: int, drawn: np.ndarray | None) -> np.ndarray:
         if value is not None:
             return _finite(name, value, (dim,))
-        return (rng.standard_normal(dim) if rng is not None else np.zeros(dim)).astype(np.float32)
+        return drawn if drawn is not None else np.zeros(dim, np.float32)
 
 
 class Character:
@@ -170,7 +184,7 @@ class Character:
 
     def __init__(self, model: Model, shape: np.ndarray, texture_z: np.ndarray, truncation: float, backend: str):
         self.model, self.shape, self.texture_z, self.truncation = model, shape, texture_z, truncation
-        neutral = model.evaluate(shape[None], np.zeros((1, len(model.expression_names)), np.float32))[0]
+        neutral = model.deform(shape[None], np.zeros((1, len(model.expression_names)), np.float32))[0]
         self.rest_joints = model.joint_regressor @ neutral.astype(np.float64)  # joints follow identity, not expression
         self.morphs, self.bake_error, self._native = None, None, None
         if backend != "exact":
@@ -203,7 +217,7 @@ class Character:
         if self.morphs is not None:
             vertices = self.morphs.mesh(weights)
         else:
-            vertices = self.model.evaluate(self.shape[None], weights[None])[0]
+            vertices = self.model.deform(self.shape[None], weights[None])[0]
         if pose is None:
             return vertices
         transforms = skinning.joint_transforms(self.rest_joints, self.model.parents, self.model.pose_rotations(pose))

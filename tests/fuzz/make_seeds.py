@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "tests" / "python"))
 
 from small_models import smooth_model  # noqa: E402
 from stylemm.nets.deformer import Deformer, DeformerConfig  # noqa: E402
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator  # noqa: E402
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator  # noqa: E402
 from stylemm_export.bundle import write_bundle  # noqa: E402
 
 
@@ -54,7 +54,7 @@ def networks(model, **sizes):
     torch.manual_seed(0)
     config = DeformerConfig(shape_dim=model.shape_dim, expression_dim=model.expression_dim, **sizes["deformer"])
     deformer = Deformer(config, model.template)
-    generator = TextureGenerator(TexGenConfig(**sizes["texture"]))
+    generator = TextureGenerator(TextureGeneratorConfig(**sizes["texture_generator"]))
     with torch.no_grad():
         for p in list(deformer.parameters()) + list(generator.parameters()):
             p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, as tests/python/test_bundle.py
@@ -62,9 +62,9 @@ def networks(model, **sizes):
 
 
 SMALL = {"deformer": dict(shape_code=16, expression_code=8, hidden=16, layers=2, hyper_hidden=16),
-         "texture": dict(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8)}  # fmt: skip
+         "texture_generator": dict(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8)}  # fmt: skip
 TINY = {"deformer": dict(shape_code=4, expression_code=4, hidden=4, layers=1, hyper_hidden=4),
-        "texture": dict(height=4, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2)}  # fmt: skip
+        "texture_generator": dict(height=4, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2)}  # fmt: skip
 
 
 def stub_bundle(source: Path, out: Path) -> None:

@@ -25,12 +25,12 @@ def openhead(openhead_cache):
 def networks(openhead):
     """A tiny deformer and texture generator on OpenHead, nudged away from their initialisation."""
     from stylemm.nets.deformer import Deformer, DeformerConfig
-    from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+    from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 
     torch.manual_seed(0)
     deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
                                        expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
-    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
+    generator = TextureGenerator(TextureGeneratorConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
     with torch.no_grad():
         for p in list(deformer.parameters()) + list(generator.parameters()):
             p.add_(0.02 * torch.randn_like(p))  # away from the initialisation, which would hide mistakes

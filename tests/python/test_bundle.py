@@ -13,7 +13,7 @@ import torch
 import stylemm_runtime
 from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
 from stylemm.nets.deformer import DeformerConfig
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime.bundle import BundleError
 
@@ -62,7 +62,7 @@ def test_the_manifest_describes_the_model(openhead, bundle_path):
 def test_crowds_evaluate_in_one_call(openhead, networks, bundle_path):
     model = stylemm_runtime.load(bundle_path)
     shapes, expressions = np.random.default_rng(0).normal(size=(4, model.shape_dim)), np.zeros((4, openhead.expression_dim))
-    meshes = model.evaluate(shapes, expressions)
+    meshes = model.deform(shapes, expressions)
     assert meshes.shape == (4, openhead.num_vertices, 3)
     np.testing.assert_allclose(meshes[2], model.character(shape=shapes[2]).mesh(), atol=1e-6)
 
@@ -81,7 +81,7 @@ def native_deformer(bundle, shapes, expressions) -> np.ndarray:
         return x / (1 + np.exp(-x))
 
     def mlp(x, prefix):
-        return silu(x @ a(f"{prefix}.0.weight").T + a(f"{prefix}.0.bias")) @ a(f"{prefix}.2.weight").T + a(f"{prefix}.2.bias")
+        return silu(x @ a(f"{prefix}.hidden.weight").T + a(f"{prefix}.hidden.bias")) @ a(f"{prefix}.out.weight").T + a(f"{prefix}.out.bias")
 
     dims = [3] + [native["hidden"]] * native["layers"] + [3]
     layers = list(zip(dims[:-1], dims[1:]))
@@ -113,8 +113,8 @@ def test_the_deformer_weights_evaluate_natively_as_documented(openhead, networks
     assert manifest["networks"]["deformer"]["native"] == {
         "hidden": config.hidden, "layers": config.layers, "w0": config.w0, "shape_code": config.shape_code,
         "expression_code": config.expression_code, "hyper_hidden": config.hyper_hidden, "activation": "silu"}  # fmt: skip
-    hyper = manifest["arrays"]["deformer.hyper.0.weight"]
-    assert hyper == {"file": "deformer.hyper.0.weight.bin", "dtype": "float32",
+    hyper = manifest["arrays"]["deformer.hyper.hidden.weight"]
+    assert hyper == {"file": "deformer.hyper.hidden.weight.bin", "dtype": "float32",
                      "shape": [config.hyper_hidden, config.shape_code + config.expression_code]}  # fmt: skip
     assert model.bundle.array("deformer.scale").shape == (1,) and model.bundle.array("deformer.centre").shape == (3,)
     rng = np.random.default_rng(1)
@@ -122,7 +122,7 @@ def test_the_deformer_weights_evaluate_natively_as_documented(openhead, networks
     expressions = rng.uniform(0, 1, size=(4, openhead.expression_dim)).astype(np.float32)
     expressions[0] = 0  # the neutral face
     native = native_deformer(model.bundle, shapes, expressions)
-    exact = model.evaluate(shapes, expressions)
+    exact = model.deform(shapes, expressions)
     assert np.abs(exact - native).max() <= 1e-5  # metres
     assert np.abs(exact - native[:1]).max() > 1e-3  # the pairs differ: the comparison is not trivial
 
@@ -137,8 +137,8 @@ def test_the_schema_ties_the_native_description_to_its_arrays(bundle_path):
     manifest = stylemm_runtime.load(bundle_path).bundle.manifest
     validate_manifest(manifest)
     missing = copy.deepcopy(manifest)
-    del missing["arrays"]["deformer.hyper.2.bias"]
-    with pytest.raises(jsonschema.ValidationError, match="deformer.hyper.2.bias"):
+    del missing["arrays"]["deformer.hyper.out.bias"]
+    with pytest.raises(jsonschema.ValidationError, match="deformer.hyper.out.bias"):
         validate_manifest(missing)
     other = copy.deepcopy(manifest)
     other["networks"]["deformer"]["native"]["activation"] = "relu"
@@ -173,7 +173,7 @@ DAMAGES = [
     (lambda d: _edit_manifest(d, format_version=2), "newer than this runtime reads"),
     (lambda d: _edit_manifest(d, format="zip"), "does not describe a stylemm-bundle"),
     (lambda d: (d / "manifest.json").write_text("{"), "not valid JSON"),
-    (lambda d: _truncate_and_rehash(d, "texture.onnx"), "not a loadable ONNX model"),
+    (lambda d: _truncate_and_rehash(d, "texture_generator.onnx"), "not a loadable ONNX model"),
     (lambda d: _edit_manifest(d, joints={"names": ["global"], "parents": [-1]}), "skin_weights has shape"),
 ]  # fmt: skip
 NATIVE_MESSAGES = ["does not match its sha256", "'faces.bin', which is missing", None, "newer than this library reads",
@@ -297,7 +297,7 @@ def test_unit_bakes_are_exact_for_single_units_of_a_linear_deformer(openhead, tm
             return (openhead.template + torch.einsum("bk,knc->bnc", shape, openhead.shapedirs)
                     + torch.einsum("be,enc->bnc", expression, openhead.exprdirs))  # fmt: skip
 
-    generator = TextureGenerator(TexGenConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
+    generator = TextureGenerator(TextureGeneratorConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
     model = stylemm_runtime.load(write_bundle(tmp_path / "linear.smm", openhead, Linear(), generator, style="linear"))
     assert "native" not in model.bundle.manifest["networks"]["deformer"]  # not a Deformer: no weights to describe
     assert not [name for name in model.bundle.manifest["arrays"] if name.startswith("deformer.")]

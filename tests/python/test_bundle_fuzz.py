@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import stylemm_runtime
 from small_models import smooth_model
 from stylemm.nets.deformer import Deformer, DeformerConfig
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime.bundle import BundleError
 
@@ -24,7 +24,7 @@ def archive(tmp_path_factory):
     model = smooth_model()
     deformer = Deformer(DeformerConfig(shape_dim=model.shape_dim, expression_dim=model.expression_dim, shape_code=4,
                                        expression_code=4, hidden=4, layers=1, hyper_hidden=4), model.template)  # fmt: skip
-    generator = TextureGenerator(TexGenConfig(height=4, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
+    generator = TextureGenerator(TextureGeneratorConfig(height=4, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
     torch.manual_seed(0)
     return write_bundle(tmp_path_factory.mktemp("fuzz") / "tiny.smm", model, deformer, generator, style="fuzz")
 

@@ -6,7 +6,7 @@ import torch
 
 from flame_fixture import synthetic_flame, write_flame_pickle
 from small_models import smooth_model
-from stylemm.distill import ParameterStream, TrainOptions, evaluate, train_deformer
+from stylemm.pretrain.deformer import ParameterStream, TrainOptions, evaluate, train_deformer
 from stylemm.facemodel import load
 from stylemm.nets.deformer import Deformer, DeformerConfig
 

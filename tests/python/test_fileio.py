@@ -2,7 +2,7 @@
 
 import pytest
 
-from stylemm.fileio import atomic_write
+from stylemm.io.atomic import atomic_write
 
 
 def test_a_failed_write_leaves_the_old_file_untouched(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from flame_fixture import N_EXPR, N_SHAPE, synthetic_flame, write_flame_pickle
 from stylemm.facemodel import FaceModel
 from stylemm.facemodel.flame import convert_flame, load_flame
-from stylemm.safe_pickle import UnsafePickleError
+from stylemm.io.safe_pickle import UnsafePickleError
 
 
 def _flame_arrays():

@@ -4,7 +4,7 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from stylemm.glpreview import GLRenderer, write_video
+from stylemm.viz.gl import GLRenderer, write_video
 from stylemm.render import MeshRenderer, orbit_camera
 
 SIZE = 128

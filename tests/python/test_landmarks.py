@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from stylemm.landmarks import SUBSETS, LandmarkEmbedding, load_embedding
-from stylemm.landmarks.embedding import RandomFaces, Views, _refine, _snap, back_project, random_faces
+from stylemm.facemodel.sampling import RandomFaces, random_faces
+from stylemm.landmarks.fitting import Views, _refine, _snap, back_project
 from stylemm.render import MeshRenderer, orbit_camera
 
 
@@ -117,7 +118,7 @@ def test_refining_moves_displaced_points_back_to_where_they_reproject(openhead, 
 def test_mediapipe_finds_its_landmarks_where_the_embedding_puts_them(openhead, embedding):
     """The real MediaPipe model (bundled, offline) on held-out renders."""
     from stylemm.landmarks.detector import FaceMeshDetector
-    from stylemm.landmarks.embedding import reprojection_errors
+    from stylemm.landmarks.fitting import reprojection_errors
 
     detector = FaceMeshDetector()
     errors, _ = reprojection_errors(openhead, embedding, detector, count=4, seed=4242)

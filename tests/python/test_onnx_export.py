@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from stylemm.nets.deformer import Deformer, DeformerConfig
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 from stylemm_export.onnx_export import OPSET, export_deformer, export_texture_generator
 
 
@@ -55,7 +55,7 @@ def test_the_exported_deformer_works_over_the_vertices_only_in_products_and_sine
 
 
 def test_texture_network_matches_torch_and_truncation_is_an_input(tmp_path):
-    generator = _perturbed(TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8)))
+    generator = _perturbed(TextureGenerator(TextureGeneratorConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8)))
     with torch.no_grad():
         generator.mapping.w_avg.normal_()
     session = _session(export_texture_generator(generator, tmp_path / "texture.onnx"))

@@ -11,7 +11,7 @@ TINY = ["--steps", "3", "--batch", "2", "--vertices-per-step", "64", "--threads"
 def test_a_run_writes_weights_report_and_checkpoint(openhead, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["deformer", "--out", str(out), *TINY]) == 0
-    for name in ("deformer.safetensors", "deformer.json", "evaluation.json", "command.json"):
+    for name in ("deformer/model.safetensors", "deformer/config.json", "evaluation.json", "command.json"):
         assert (out / name).is_file(), name
     assert (out / "checkpoint").is_dir()
     report = json.loads((out / "evaluation.json").read_text())
@@ -36,21 +36,23 @@ TINY_TEXTURE = ["--steps", "2", "--batch", "2", "--dataset-size", "8", "--thread
                 "--w-dim", "8", "--mapping-layers", "1", "--channel-base", "16", "--channel-max", "4", "--eval-samples", "16"]  # fmt: skip
 
 
-def test_two_finished_runs_ship_into_a_loadable_package_folder(openhead, tmp_path, monkeypatch, capsys):
-    import stylemm.pretrained as pretrained
+def test_two_finished_runs_ship_as_the_realistic_pack(openhead, tmp_path, monkeypatch):
+    import stylemm.packs as packs
 
+    monkeypatch.setattr(packs, "SHIPPED", tmp_path / "weights")
     assert main(["deformer", "--out", str(tmp_path / "d"), *TINY]) == 0
-    assert main(["texture", "--out", str(tmp_path / "t"), *TINY_TEXTURE]) == 0
-    target = pretrained.ship("tiny", tmp_path / "d", tmp_path / "t", root=tmp_path / "weights")
+    assert main(["texture-generator", "--out", str(tmp_path / "t"), *TINY_TEXTURE]) == 0
+    assert main(["ship", "--deformer", str(tmp_path / "d"), "--texture-generator", str(tmp_path / "t")]) == 0
+    target = tmp_path / "weights" / "realistic"
     assert sorted(p.name for p in target.iterdir()) == sorted(
-        ["deformer.safetensors", "deformer.json", "texgen.safetensors", "texgen.json", "evaluation.json", "provenance.json"])  # fmt: skip
-    monkeypatch.setattr(pretrained, "ROOT", tmp_path / "weights")
-    networks = pretrained.load_pretrained("tiny")
-    assert networks.evaluation["deformer"]["samples"] == 1000 and networks.evaluation["texgen"]["samples"] == 16
-    assert networks.provenance["texgen"]["options"]["steps"] == 2
+        ["deformer", "texture_generator", "pack.json", "evaluation.json", "provenance.json"])  # fmt: skip
+    pack = packs.load_pack("realistic")
+    assert pack.evaluation["deformer"]["samples"] == 1000 and pack.evaluation["texture_generator"]["samples"] == 16
+    assert pack.provenance["texture_generator"]["options"]["steps"] == 2
+    assert pack.deformer.config.hidden == 8 and pack.texture_generator.config.height == 16
 
 
 def test_shipping_an_unfinished_run_names_the_missing_files(tmp_path, capsys):
     (tmp_path / "d").mkdir()
-    assert main(["ship", "--deformer", str(tmp_path / "d"), "--texture", str(tmp_path / "t")]) == 2
-    assert "deformer.safetensors" in capsys.readouterr().err
+    assert main(["ship", "--deformer", str(tmp_path / "d"), "--texture-generator", str(tmp_path / "t")]) == 2
+    assert "deformer/model.safetensors" in capsys.readouterr().err

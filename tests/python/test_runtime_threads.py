@@ -6,7 +6,7 @@ import torch
 
 import stylemm_runtime
 from stylemm.nets.deformer import Deformer, DeformerConfig
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 from stylemm_export.bundle import write_bundle
 
 
@@ -15,7 +15,7 @@ def bundle_path(openhead, tmp_path_factory):
     torch.manual_seed(0)
     deformer = Deformer(DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim, shape_code=16,
                                        expression_code=8, hidden=16, layers=2, hyper_hidden=16), openhead.template)  # fmt: skip
-    generator = TextureGenerator(TexGenConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
+    generator = TextureGenerator(TextureGeneratorConfig(height=16, z_dim=8, w_dim=8, mapping_layers=2, channel_base=64, channel_max=8))
     folder = tmp_path_factory.mktemp("bundles")
     return write_bundle(folder / "threads.smm", openhead, deformer.eval(), generator.eval(), style="threads")
 
@@ -34,7 +34,7 @@ def test_more_threads_give_the_same_meshes(bundle_path):
     rng = np.random.default_rng(0)
     shapes = rng.standard_normal((4, one.shape_dim)).astype(np.float32)
     expressions = rng.random((4, len(one.expression_names))).astype(np.float32)
-    np.testing.assert_allclose(one.evaluate(shapes, expressions), two.evaluate(shapes, expressions), atol=1e-6)
+    np.testing.assert_allclose(one.deform(shapes, expressions), two.deform(shapes, expressions), atol=1e-6)
 
 
 @pytest.mark.parametrize("threads", [0, -1, 1.5, "2", True, None])

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from stylemm import safe_pickle
+from stylemm.io import safe_pickle
 
 
 class _System:

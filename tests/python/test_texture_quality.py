@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from stylemm.cli.pretrain import main
-from stylemm.nets.texgen import TexGenConfig
-from stylemm.texture_gan import texture_pool
-from stylemm.texture_quality import RandomFeatures, evaluate, frechet_distance, nearest_distances
+from stylemm.nets.texture_generator import TextureGeneratorConfig
+from stylemm.pretrain.texture_generator import texture_pool
+from stylemm.metrics.texture_quality import RandomFeatures, evaluate, frechet_distance, nearest_distances
 
 
 def _whitened(n=400, d=3, seed=0):
@@ -41,7 +41,7 @@ def test_random_features_are_fixed_by_their_seed():
 class _Copier:
     """A 'generator' that returns its training set: the memorisation ratio must expose it."""
 
-    config = TexGenConfig(height=16, z_dim=4)
+    config = TextureGeneratorConfig(height=16, z_dim=4)
 
     def __init__(self, pool):
         self.pool, self.served = pool.float() / 255, 0
@@ -63,8 +63,8 @@ def test_the_texture_command_writes_weights_samples_and_report(openhead, tmp_pat
     out = tmp_path / "run"
     tiny = ["--steps", "2", "--batch", "2", "--dataset-size", "8", "--threads", "1", "--height", "16", "--z-dim", "8",
             "--w-dim", "8", "--mapping-layers", "1", "--channel-base", "16", "--channel-max", "4", "--eval-samples", "16"]  # fmt: skip
-    assert main(["texture", "--out", str(out), *tiny]) == 0
-    for name in ("texgen.safetensors", "texgen.json", "evaluation.json", "command.json", "samples.png"):
+    assert main(["texture-generator", "--out", str(out), *tiny]) == 0
+    for name in ("texture_generator/model.safetensors", "texture_generator/config.json", "evaluation.json", "command.json", "samples.png"):
         assert (out / name).is_file(), name
     report = json.loads((out / "evaluation.json").read_text())
     assert report["samples"] == 16 and report["resolution"] == [16, 32]

@@ -8,8 +8,8 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
 
-def load_pretrained(name: str = "openhead"):
-    """The shipped source networks of a source model (see stylemm.pretrained)."""
-    from stylemm.pretrained import load_pretrained as load
+def load_pack(style="realistic"):
+    """A style pack (stylemm.packs): a shipped style's name or a pack folder's path."""
+    from stylemm.packs import load_pack as load
 
-    return load(name)
+    return load(style)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stylemm.preview import ARKIT_PRESETS, framing_camera
+from stylemm.viz.sheets import ARKIT_PRESETS, framing_camera
 
 # Expressions shown by `samples` for models with ARKit names (OpenHead).
 
@@ -103,9 +103,9 @@ def _samples(args) -> int:
     from PIL import Image
     from tqdm import tqdm
 
-    from stylemm.glpreview import GLRenderer
-    from stylemm.meshio import write_glb, write_obj
-    from stylemm.preview import contact_sheet
+    from stylemm.viz.gl import GLRenderer
+    from stylemm.io.mesh import write_glb, write_obj
+    from stylemm.viz.sheets import contact_sheet
 
     formats = {f.strip() for f in args.format.split(",") if f.strip()}
     if not formats <= {"obj", "glb"}:
@@ -149,7 +149,7 @@ def _parts_pictures(model, gl, out: Path, size: int) -> None:
     """The part labels on the template (front, side, back) and on the UV layout."""
     from PIL import Image
 
-    from stylemm.preview import contact_sheet, part_palette, uv_layout, with_legend
+    from stylemm.viz.sheets import contact_sheet, part_palette, uv_layout, with_legend
 
     faces = model.faces.numpy()
     palette = part_palette(len(model.part_names))
@@ -168,7 +168,7 @@ SWEEP_FRAMES = 12  # per transition: neutral -> expression, and back
 
 def _videos(model, gl, shape, expressions: dict, out: Path, size: int) -> None:
     """A turntable of one head, and the same head going through every expression."""
-    from stylemm.glpreview import write_video
+    from stylemm.viz.gl import write_video
 
     faces = model.faces.numpy()
     neutral = model(shape=shape)[0].numpy()
@@ -201,9 +201,9 @@ def _textures(args) -> int:
     import torch
     from PIL import Image
 
-    from stylemm.glpreview import GLRenderer
-    from stylemm.preview import contact_sheet
-    from stylemm.skin import SkinTextures
+    from stylemm.viz.gl import GLRenderer
+    from stylemm.viz.sheets import contact_sheet
+    from stylemm.textures import SkinTextures
 
     if args.count < 1:
         raise ValueError("--count must be at least 1")

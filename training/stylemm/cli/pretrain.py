@@ -1,8 +1,8 @@
 """`stylemm-pretrain`: train the source networks on a source model.
 
   stylemm-pretrain deformer --model openhead --out runs/deformer-openhead [--resume]
-  stylemm-pretrain texture --model openhead --out runs/texgen-openhead [--resume]
-  stylemm-pretrain ship --deformer runs/deformer-openhead --texture runs/texgen-openhead
+  stylemm-pretrain texture-generator --model openhead --out runs/texture-openhead [--resume]
+  stylemm-pretrain ship --deformer runs/deformer-openhead --texture-generator runs/texture-openhead
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from stylemm.fileio import atomic_path, write_json
+from stylemm.io.atomic import atomic_path, write_json
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,35 +28,35 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from stylemm.distill import TrainOptions
+    from stylemm.pretrain.deformer import TrainOptions
     from stylemm.nets.deformer import DeformerConfig
-    from stylemm.nets.texgen import TexGenConfig
-    from stylemm.texture_gan import GanOptions
+    from stylemm.nets.texture_generator import TextureGeneratorConfig
+    from stylemm.pretrain.texture_generator import GanOptions
 
     parser = argparse.ArgumentParser(prog="stylemm-pretrain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     deformer = sub.add_parser("deformer", help="distil the source model into D_src (resumable)")
     deformer.add_argument("--model", default="openhead", choices=["openhead", "flame"])
     deformer.add_argument("--path", help="FLAME model file, for --model flame")
-    deformer.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, deformer.*, evaluation.json")
+    deformer.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, deformer/, evaluation.json")
     deformer.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
     _add_fields(deformer, TrainOptions)
     _add_fields(deformer, DeformerConfig, prefix="network: ", skip=("shape_dim", "expression_dim"))
     deformer.set_defaults(run=_deformer)
 
-    texture = sub.add_parser("texture", help="train G_src on the procedural skin textures (resumable)")
+    texture = sub.add_parser("texture-generator", help="train G_src on the procedural skin textures (resumable)")
     texture.add_argument("--model", default="openhead", choices=["openhead"], help="source model whose UV layout is used")
-    texture.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, texgen.*, evaluation.json, samples.png")
+    texture.add_argument("--out", type=Path, required=True, help="run folder: checkpoint/, texture_generator/, evaluation.json, samples.png")
     texture.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint")
     texture.add_argument("--eval-samples", type=int, default=512, help="textures per set in evaluation.json (default: 512)")
     _add_fields(texture, GanOptions)
-    _add_fields(texture, TexGenConfig, prefix="network: ")
+    _add_fields(texture, TextureGeneratorConfig, prefix="network: ")
     texture.set_defaults(run=_texture)
 
-    ship = sub.add_parser("ship", help="copy two finished runs into the package (stylemm.load_pretrained)")
-    ship.add_argument("--name", default="openhead", help="source model name the networks belong to (default: openhead)")
+    ship = sub.add_parser("ship", help="make two finished runs the shipped style pack 'realistic' (stylemm.load_pack)")
+    ship.add_argument("--model", default="openhead", help="source model the networks were trained on (default: openhead)")
     ship.add_argument("--deformer", type=Path, required=True, help="finished `stylemm-pretrain deformer` run folder")
-    ship.add_argument("--texture", type=Path, required=True, help="finished `stylemm-pretrain texture` run folder")
+    ship.add_argument("--texture-generator", type=Path, required=True, help="finished `stylemm-pretrain texture-generator` run folder")
     ship.set_defaults(run=_ship)
     return parser
 
@@ -78,7 +78,7 @@ def _values(args, cls, **fixed):
 
 
 def _deformer(args) -> int:
-    from stylemm.distill import TrainOptions, evaluate, train_deformer
+    from stylemm.pretrain.deformer import TrainOptions, evaluate, train_deformer
     from stylemm.facemodel import load
     from stylemm.nets.deformer import Deformer, DeformerConfig
 
@@ -87,7 +87,7 @@ def _deformer(args) -> int:
     options = _values(args, TrainOptions)
     _record_command(args, options, config)
     train_deformer(model, config, args.out, options, resume=args.resume)
-    report = evaluate(Deformer.from_pretrained(args.out), model)  # what was saved (fp16 weights), not what is in memory
+    report = evaluate(Deformer.from_pretrained(args.out / "deformer"), model)  # what was saved (fp16 weights), not what is in memory
     write_json(args.out / "evaluation.json", report)
     print(json.dumps(report, indent=2))
     return 0
@@ -95,29 +95,44 @@ def _deformer(args) -> int:
 
 def _texture(args) -> int:
     from stylemm.facemodel import load
-    from stylemm.nets.texgen import TexGenConfig, TextureGenerator
-    from stylemm.texture_gan import GanOptions, train_texture_gan
-    from stylemm.texture_quality import evaluate, sample_sheet
+    from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
+    from stylemm.pretrain.texture_generator import GanOptions, train_texture_generator
+    from stylemm.metrics.texture_quality import evaluate, sample_sheet
 
     model = load(args.model)
-    config, options = _values(args, TexGenConfig), _values(args, GanOptions)
+    config, options = _values(args, TextureGeneratorConfig), _values(args, GanOptions)
     _record_command(args, options, config)
-    train_texture_gan(model, config, args.out, options, resume=args.resume)
-    generator = TextureGenerator.from_pretrained(args.out)  # what was saved (fp16 weights), not what is in memory
+    train_texture_generator(model, config, args.out, options, resume=args.resume)
+    generator = TextureGenerator.from_pretrained(args.out / "texture_generator")  # what was saved (fp16 weights), not what is in memory
     with atomic_path(args.out / "samples.png") as tmp:
         sample_sheet(generator).save(tmp, format="PNG")
     report = evaluate(generator, model, options.seed, options.dataset_size, count=args.eval_samples, cache=args.out)
     write_json(args.out / "evaluation.json", report)
     print(json.dumps(report, indent=2))
-    print(f"wrote {args.out / 'texgen.safetensors'}, samples.png (64 samples) and evaluation.json")
+    print(f"wrote {args.out / 'texture_generator'}, samples.png (64 samples) and evaluation.json")
     return 0
 
 
 def _ship(args) -> int:
-    from stylemm.pretrained import ship
+    from stylemm.nets.deformer import Deformer
+    from stylemm.nets.texture_generator import TextureGenerator
+    from stylemm.packs import SHIPPED, StylePack
 
-    target = ship(args.name, args.deformer, args.texture)
-    print(f"shipped {args.name}: {', '.join(sorted(p.name for p in target.iterdir()))} in {target}")
+    runs = {"deformer": args.deformer, "texture_generator": args.texture_generator}
+    needed = [run / f for name, run in runs.items() for f in (f"{name}/model.safetensors", "evaluation.json", "command.json")]
+    missing = [str(p) for p in needed if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"cannot ship: a finished run has these files, missing: {missing}")
+    pack = StylePack(
+        style="realistic",
+        source_model=args.model,
+        deformer=Deformer.from_pretrained(args.deformer / "deformer"),
+        texture_generator=TextureGenerator.from_pretrained(args.texture_generator / "texture_generator"),
+        evaluation={name: json.loads((run / "evaluation.json").read_text()) for name, run in runs.items()},
+        provenance={name: json.loads((run / "command.json").read_text()) for name, run in runs.items()},
+    )
+    target = pack.save(SHIPPED / "realistic")
+    print(f"shipped the style pack 'realistic' to {target}")
     return 0
 
 

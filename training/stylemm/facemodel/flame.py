@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from stylemm import safe_pickle
+from stylemm.io import safe_pickle
 from stylemm.facemodel.model import FaceModelArrays
 
 FLAME_URL = "https://flame.is.tue.mpg.de"

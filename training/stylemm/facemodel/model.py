@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from stylemm.fileio import atomic_write
+from stylemm.io.atomic import atomic_write
 from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
 
 

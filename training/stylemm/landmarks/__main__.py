@@ -16,7 +16,8 @@ import torch
 
 from stylemm.facemodel import load
 from stylemm.landmarks.detector import FaceMeshDetector
-from stylemm.landmarks.embedding import embed, reprojection_errors, shipped_path
+from stylemm.landmarks.embedding import shipped_path
+from stylemm.landmarks.fitting import embed, reprojection_errors
 
 HELD_OUT_SEED_OFFSET = 1000
 

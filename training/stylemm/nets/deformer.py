@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from stylemm.nets.weights import load_network, save_network
+from stylemm.nets.base import Network
 
 
 @dataclass
@@ -34,15 +34,26 @@ class DeformerConfig:
         return list(zip(dims[:-1], dims[1:]))
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), nn.SiLU()]
-    return nn.Sequential(*layers[:-1])
+class MLP(nn.Module):
+    """Linear -> SiLU -> Linear. Its two layers are named, not numbered: the bundle names the
+    deformer's arrays after them (docs/bundle-format.md), so the names are a contract."""
+
+    def __init__(self, inputs: int, hidden: int, outputs: int):
+        super().__init__()
+        self.hidden = nn.Linear(inputs, hidden)
+        self.out = nn.Linear(hidden, outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(torch.nn.functional.silu(self.hidden(x)))
 
 
-class Deformer(nn.Module):
+class Deformer(Network):
     """``forward(shape (B, K), expression (B, E)) -> vertices (B, N, 3)``."""
+
+    config_class = DeformerConfig
+    layout_version = 2  # 2: named MLP layers (hidden, out) instead of nn.Sequential positions
+    train_command = "stylemm-pretrain deformer"
+    exact = frozenset({"template", "centre", "scale"})  # geometry stays float32
 
     def __init__(self, config: DeformerConfig, template: torch.Tensor):
         super().__init__()
@@ -51,17 +62,17 @@ class Deformer(nn.Module):
         centre = (template.amax(0) + template.amin(0)) / 2
         self.register_buffer("centre", centre.float())
         self.register_buffer("scale", (template - centre).abs().max().float().reshape(1))
-        self.shape_encoder = _mlp([config.shape_dim, config.shape_code, config.shape_code])
-        self.expression_encoder = _mlp([config.expression_dim, config.expression_code, config.expression_code])
+        self.shape_encoder = MLP(config.shape_dim, config.shape_code, config.shape_code)
+        self.expression_encoder = MLP(config.expression_dim, config.expression_code, config.expression_code)
         code = config.shape_code + config.expression_code
         sizes = [i * o + o for i, o in config.layer_shapes()]
-        self.hyper = nn.Sequential(nn.Linear(code, config.hyper_hidden), nn.SiLU(), nn.Linear(config.hyper_hidden, sum(sizes)))
+        self.hyper = MLP(code, config.hyper_hidden, sum(sizes))
         self._init_siren()
 
     def _init_siren(self) -> None:
         """Start from a SIREN (Sitzmann et al. init) in the hypernetwork's bias, small
         code-dependent changes on top, and a zero output layer: D starts at V0."""
-        last = self.hyper[-1]
+        last = self.hyper.out
         nn.init.uniform_(last.weight, -1e-4, 1e-4)
         shapes = self.config.layer_shapes()
         output_size = shapes[-1][0] * shapes[-1][1] + shapes[-1][1]
@@ -101,13 +112,6 @@ class Deformer(nn.Module):
                 h = torch.sin(self.config.w0 * h)
         return base + h * self.scale
 
-    # -- save / load (safetensors + JSON, like diffusers' save_pretrained) ----------------
-    def save_pretrained(self, directory, half: bool = True) -> None:
-        save_network(self, directory, "deformer", half, exact=frozenset({"template", "centre", "scale"}))
-
     @classmethod
-    def from_pretrained(cls, directory) -> Deformer:
-        config, tensors = load_network(directory, "deformer", "stylemm-pretrain deformer")
-        model = cls(DeformerConfig(**config), tensors["template"])
-        model.load_state_dict(tensors)
-        return model
+    def build(cls, config: DeformerConfig, tensors: dict[str, torch.Tensor]) -> Deformer:
+        return cls(config, tensors["template"])

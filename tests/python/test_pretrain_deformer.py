@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from small_models import smooth_model
-from stylemm.distill import ParameterStream
+from stylemm.pretrain.deformer import ParameterStream
 from stylemm_runtime.baking import sample_expressions
 
 NAMES = ["jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft", "mouthSmileRight", "browInnerUp"]

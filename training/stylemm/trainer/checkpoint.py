@@ -1,4 +1,4 @@
-"""Resumable training runs: a step counter that Accelerate checkpoints with the model, and
+"""Checkpoints of a TrainingLoop: a step counter that Accelerate saves with the model, and
 a checkpoint folder that is replaced atomically, so a kill mid-save loses nothing."""
 
 from __future__ import annotations

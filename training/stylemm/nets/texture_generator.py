@@ -16,13 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stylemm.nets.weights import load_network, save_network
+from stylemm.nets.base import Network
 
 GAIN = math.sqrt(2)  # keeps the activations' scale through leaky ReLUs (StyleGAN's habit)
 
 
 @dataclass
-class TexGenConfig:
+class TextureGeneratorConfig:
     height: int = 128  # output texture height; the width is twice this
     z_dim: int = 256
     w_dim: int = 256
@@ -74,7 +74,7 @@ class EqualConv(nn.Module):
 class MappingNetwork(nn.Module):
     """z -> w through an MLP at 1/100 learning rate; tracks the mean w for truncation."""
 
-    def __init__(self, config: TexGenConfig):
+    def __init__(self, config: TextureGeneratorConfig):
         super().__init__()
         dims = [config.z_dim] + [config.w_dim] * config.mapping_layers
         self.layers = nn.ModuleList(EqualLinear(a, b, lr_mul=0.01) for a, b in zip(dims[:-1], dims[1:]))
@@ -142,12 +142,14 @@ class ToRGB(nn.Module):
         return self.conv(x, w) + self.bias[:, None, None]
 
 
-class TextureGenerator(nn.Module):
+class TextureGenerator(Network):
     """``forward(z (B, z_dim)) -> (B, 3, H, 2H)`` in about [-1, 1]; ``texture(z)`` in [0, 1]."""
 
     NOISE_MODES = ("random", "const", "none")
+    config_class = TextureGeneratorConfig
+    train_command = "stylemm-pretrain texture-generator"
 
-    def __init__(self, config: TexGenConfig):
+    def __init__(self, config: TextureGeneratorConfig):
         super().__init__()
         self.config = config
         self.mapping = MappingNetwork(config)
@@ -188,17 +190,6 @@ class TextureGenerator(nn.Module):
         """Textures (B, 3, H, 2H) in [0, 1], the form the renderer samples."""
         return (self(z, truncation, noise) * 0.5 + 0.5).clamp(0, 1)
 
-    # -- save / load (safetensors + JSON) --------------------------------------------------
-    def save_pretrained(self, directory, half: bool = True) -> None:
-        save_network(self, directory, "texgen", half)
-
-    @classmethod
-    def from_pretrained(cls, directory) -> TextureGenerator:
-        config, tensors = load_network(directory, "texgen", "stylemm-pretrain texture")
-        model = cls(TexGenConfig(**config))
-        model.load_state_dict(tensors)
-        return model
-
 
 def _check_latent(z: torch.Tensor, z_dim: int) -> None:
     if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != z_dim:
@@ -225,7 +216,7 @@ class DiscriminatorBlock(nn.Module):
 class Discriminator(nn.Module):
     """Image (B, 3, H, 2H) -> realness logit (B,), with minibatch standard deviation."""
 
-    def __init__(self, config: TexGenConfig, group: int = 4):
+    def __init__(self, config: TextureGeneratorConfig, group: int = 4):
         super().__init__()
         heights = config.heights()[::-1]  # H, H/2, ..., 4
         self.from_rgb = EqualConv(3, config.channels(heights[0]), 1)

@@ -2,7 +2,7 @@
 the shipped generator (torch and ONNX Runtime), and the same architecture at 512 x 256;
 then the shipped quality report.
 
-    python benchmarks/texgen.py [--runs 9] [--threads 2]
+    python benchmarks/texture_generator.py [--runs 9] [--threads 2]
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ import numpy as np
 import onnxruntime
 import torch
 
-from stylemm import load_pretrained
+from stylemm import load_pack
 from stylemm.facemodel import load
-from stylemm.nets.texgen import TexGenConfig, TextureGenerator
-from stylemm.skin import SkinTextures
+from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
+from stylemm.textures import SkinTextures
 from stylemm_export.onnx_export import export_texture_generator
 from timing import benchmark_arguments, median_ms  # benchmarks/timing.py
 
 
 def onnx_session(generator: TextureGenerator, folder: Path, threads: int) -> onnxruntime.InferenceSession:
-    path = export_texture_generator(generator, folder / f"texgen-{generator.config.height}.onnx")
+    path = export_texture_generator(generator, folder / f"texture-generator-{generator.config.height}.onnx")
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -32,9 +32,9 @@ def onnx_session(generator: TextureGenerator, folder: Path, threads: int) -> onn
 
 def main() -> None:
     args = benchmark_arguments(__doc__)
-    networks = load_pretrained("openhead")
+    networks = load_pack("realistic")
     shipped = networks.texture_generator
-    wide = TextureGenerator(TexGenConfig(**{**vars(shipped.config), "height": 256})).eval()  # same widths, 512 x 256
+    wide = TextureGenerator(TextureGeneratorConfig(**{**vars(shipped.config), "height": 256})).eval()  # same widths, 512 x 256
     model = load("openhead")
     rows = []
     for generator in (shipped, wide):
@@ -54,7 +54,7 @@ def main() -> None:
     for resolution in (0, 3):
         family_ms, torch_ms, onnx_ms = (ms for _, ms in rows[resolution : resolution + 3])
         print(f"  {rows[resolution][0].split()[-1]}: procedural / G torch = {family_ms / torch_ms:.1f}, G torch / G onnxruntime = {torch_ms / onnx_ms:.1f}")
-    print("shipped quality report:", json.dumps(networks.evaluation["texgen"], indent=2))
+    print("shipped quality report:", json.dumps(networks.evaluation["texture_generator"], indent=2))
 
 
 if __name__ == "__main__":

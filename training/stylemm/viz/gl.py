@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from stylemm.fileio import atomic_path
+from stylemm.io.atomic import atomic_path
 from stylemm.render.camera import Camera
 
 EGL_HINT = "apt-get install libegl1 libgl1-mesa-dri (headless OpenGL through Mesa)"

@@ -5,11 +5,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from stylemm.nets.texgen import Discriminator, ModulatedConv, TexGenConfig, TextureGenerator
-from stylemm.texture_gan import GanOptions, texture_pool, train_texture_gan
-from stylemm.texture_quality import colour_statistics, frechet_distance, generate
+from stylemm.nets.texture_generator import Discriminator, ModulatedConv, TextureGeneratorConfig, TextureGenerator
+from stylemm.pretrain.texture_generator import GanOptions, texture_pool, train_texture_generator
+from stylemm.metrics.texture_quality import colour_statistics, frechet_distance, generate
 
-TINY = TexGenConfig(height=16, z_dim=32, w_dim=32, mapping_layers=2, channel_base=128, channel_max=16)
+TINY = TextureGeneratorConfig(height=16, z_dim=32, w_dim=32, mapping_layers=2, channel_base=128, channel_max=16)
 
 
 def _options(**changes):
@@ -65,25 +65,25 @@ def test_bad_latents_are_refused_with_the_expected_form():
     with pytest.raises(ValueError, match="NaN or Inf"):
         generator(torch.full((1, 32), float("nan")))
     with pytest.raises(ValueError, match="height must be a power of two"):
-        TexGenConfig(height=48)
+        TextureGeneratorConfig(height=48)
 
 
 def test_training_moves_the_colours_towards_the_data(openhead, tmp_path):
     real = texture_pool(openhead, 16, 64, seed=1, progress_bar=False).float() / 255
-    untrained = train_texture_gan(openhead, TINY, tmp_path / "a", _options(steps=0, dataset_size=64), progress_bar=False)
+    untrained = train_texture_generator(openhead, TINY, tmp_path / "a", _options(steps=0, dataset_size=64), progress_bar=False)
     assert untrained.mean_texture.abs().sum() > 0  # starts from the family's mean texture
     before = frechet_distance(colour_statistics(generate(untrained, 64, seed=0)), colour_statistics(real))
-    trained = train_texture_gan(openhead, TINY, tmp_path, _options(steps=80, dataset_size=64, lr=0.005), progress_bar=False)
+    trained = train_texture_generator(openhead, TINY, tmp_path, _options(steps=80, dataset_size=64, lr=0.005), progress_bar=False)
     after = frechet_distance(colour_statistics(generate(trained, 64, seed=0)), colour_statistics(real))
     assert after < 0.5 * before
-    assert (tmp_path / "texgen.safetensors").is_file() and (tmp_path / "texgen.json").is_file()
+    assert (tmp_path / "texture_generator" / "model.safetensors").is_file() and (tmp_path / "texture_generator" / "config.json").is_file()
 
 
 def test_kill_and_resume_gives_the_same_weights(openhead, tmp_path):
-    straight = train_texture_gan(openhead, TINY, tmp_path / "a", _options(augment=True), progress_bar=False)
-    train_texture_gan(openhead, TINY, tmp_path / "b", _options(augment=True), stop_after=3, progress_bar=False)
-    assert not (tmp_path / "b" / "texgen.safetensors").exists()  # interrupted: no final weights
-    resumed = train_texture_gan(openhead, TINY, tmp_path / "b", _options(augment=True), resume=True, progress_bar=False)
+    straight = train_texture_generator(openhead, TINY, tmp_path / "a", _options(augment=True), progress_bar=False)
+    train_texture_generator(openhead, TINY, tmp_path / "b", _options(augment=True), stop_after=3, progress_bar=False)
+    assert not (tmp_path / "b" / "texture_generator").exists()  # interrupted: no final weights
+    resumed = train_texture_generator(openhead, TINY, tmp_path / "b", _options(augment=True), resume=True, progress_bar=False)
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
 
@@ -104,7 +104,7 @@ def test_the_generator_exports_to_onnx_with_a_free_batch(tmp_path):
     from stylemm_export.onnx_export import export_texture_generator
 
     generator = TextureGenerator(TINY).eval()
-    session = onnxruntime.InferenceSession(str(export_texture_generator(generator, tmp_path / "texgen.onnx")),
+    session = onnxruntime.InferenceSession(str(export_texture_generator(generator, tmp_path / "texture_generator.onnx")),
                                            providers=["CPUExecutionProvider"])  # fmt: skip
     z = torch.randn(5, TINY.z_dim)
     (exported,) = session.run(None, {"z": z.numpy(), "truncation": np.ones(1, np.float32)})

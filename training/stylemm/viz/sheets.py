@@ -1,6 +1,6 @@
 """Pictures for people, in 2D: contact sheets, legends and UV layouts (Pillow).
 
-Meshes are drawn by ``stylemm.glpreview``; this module arranges the pictures.
+Meshes are drawn by ``stylemm.viz.gl``; this module arranges the pictures.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from stylemm.fileio import atomic_write
+from stylemm.io.atomic import atomic_write
 
 
 def write_obj(path, vertices: np.ndarray, faces: np.ndarray, uvs: np.ndarray, uv_faces: np.ndarray) -> None:

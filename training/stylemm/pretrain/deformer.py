@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stylemm.checkpoint import Checkpointer, Progress
 from stylemm.nets.deformer import Deformer, DeformerConfig
+from stylemm.trainer import TrainingLoop
 from stylemm_runtime.baking import sample_expressions
 
 HELD_OUT_SEED = 987654321
@@ -68,54 +68,37 @@ class TrainOptions:
 
 def train_deformer(model, config: DeformerConfig, out, options: TrainOptions, resume: bool = False,
                    stop_after: int | None = None, progress_bar: bool = True) -> Deformer:  # fmt: skip
-    """Train D_src to reproduce ``model`` (zero pose); writes ``out``/deformer.* at the end.
+    """Train D_src to reproduce ``model`` (zero pose); writes ``out``/deformer at the end.
 
     stop_after: return after that many steps of this call (a checkpoint is written), as an
     interrupted run would; ``resume=True`` continues from the checkpoint.
     """
-    from accelerate import Accelerator
-    from tqdm import tqdm
-
-    torch.set_num_threads(options.threads)
-    torch.manual_seed(options.seed)
-    out = Path(out)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+    loop = TrainingLoop(out, options.steps, "distilling D_src", options.seed, options.threads, options.checkpoint_minutes, progress_bar)
     deformer = Deformer(config, model.template)
     optimizer = torch.optim.Adam(deformer.parameters(), lr=options.lr)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, options.steps, eta_min=options.lr / 20)
-    deformer, optimizer, scheduler = accelerator.prepare(deformer, optimizer, scheduler)
-    stream, progress = ParameterStream(model, options.seed), Progress()
-    accelerator.register_for_checkpointing(stream, progress)
-    checkpointer = Checkpointer(accelerator, out / "checkpoint", options.checkpoint_minutes)
-    if resume:
-        checkpointer.restore()
+    deformer, optimizer, scheduler = loop.prepare(deformer, optimizer, scheduler)
+    stream = ParameterStream(model, options.seed)
+    loop.register(stream)
     vertex_generator = torch.Generator()  # reseeded from the step: resumable without storing it
-    done_here = 0
-    bar = tqdm(total=options.steps, initial=progress.step, desc="distilling D_src", unit="step", disable=not progress_bar)
-    while progress.step < options.steps:
+
+    def step(number: int) -> dict[str, float]:
         shape, expression = stream.sample(options.batch)
-        vertex_generator.manual_seed(options.seed + 1 + progress.step)
+        vertex_generator.manual_seed(options.seed + 1 + number)
         vertices = torch.randperm(model.num_vertices, generator=vertex_generator)[: options.vertices_per_step]
         with torch.no_grad():
             target = model(shape=shape, expression=expression)[:, vertices]
         loss = (deformer(shape, expression, vertices) - target).square().mean()
         optimizer.zero_grad()
-        accelerator.backward(loss)
+        loop.backward(loss)
         optimizer.step()
         scheduler.step()
-        progress.step += 1
-        done_here += 1
-        bar.update(1)
-        bar.set_postfix(rmse_mm=f"{loss.item() ** 0.5 * 1000:.3f}")
-        stopping = bool(stop_after) and done_here >= stop_after
-        checkpointer.maybe_save(force=stopping)
-        if stopping:
-            break
-    bar.close()
-    deformer = accelerator.unwrap_model(deformer)
-    if progress.step >= options.steps:
-        checkpointer.save()
-        deformer.save_pretrained(out)
+        return {"rmse_mm": loss.item() ** 0.5 * 1000}
+
+    finished = loop.run(step, resume, stop_after)
+    deformer = loop.unwrap(deformer)
+    if finished:
+        deformer.save_pretrained(Path(out) / "deformer")
     return deformer
 
 

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from stylemm.skin import SkinTextures
+from stylemm.textures import SkinTextures
 
 
 @pytest.fixture(scope="module")

@@ -18,14 +18,14 @@ from PIL import Image
 from scipy import linalg
 from torch import nn
 
-from stylemm.texture_gan import HELD_OUT_SEED, texture_pool
+from stylemm.pretrain.texture_generator import HELD_OUT_SEED, texture_pool
 
 FEATURE_SEED = 20261125
 
 
 def sample_sheet(generator, count: int = 64, seed: int = 0, columns: int = 8) -> Image.Image:
     """A contact sheet of ``count`` textures from latents drawn with ``seed``."""
-    from stylemm.preview import contact_sheet
+    from stylemm.viz.sheets import contact_sheet
 
     textures = generate(generator, count, seed)
     images = [Image.fromarray(t) for t in (textures.permute(0, 2, 3, 1) * 255).round().byte().numpy()]

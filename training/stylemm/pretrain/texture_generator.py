@@ -17,9 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from stylemm.checkpoint import Checkpointer, Progress
-from stylemm.fileio import atomic_write
-from stylemm.nets.texgen import Discriminator, TexGenConfig, TextureGenerator
+from stylemm.io.atomic import atomic_write
+from stylemm.nets.texture_generator import Discriminator, TextureGenerator, TextureGeneratorConfig
+from stylemm.trainer import TrainingLoop
 
 HELD_OUT_SEED = 123456789
 
@@ -43,7 +43,7 @@ def texture_pool(model, height: int, count: int, seed: int, cache: Path | None =
     """``count`` procedural textures (count, 3, height, 2 height) as uint8, cached as .npy."""
     from tqdm import tqdm
 
-    from stylemm.skin import SkinTextures
+    from stylemm.textures import SkinTextures
 
     path = cache / f"textures-{model.name}-{height}-{count}-{seed}.npy" if cache else None
     if path and path.is_file():
@@ -106,20 +106,13 @@ def augment(images: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(images, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
-def train_texture_gan(model, config: TexGenConfig, out, options: GanOptions, resume: bool = False,
-                      stop_after: int | None = None, progress_bar: bool = True) -> TextureGenerator:  # fmt: skip
-    """Train G_src on the procedural family of ``model``; writes ``out``/texgen.* at the end
-    (the averaged generator). ``stop_after``: return after that many steps of this call,
-    with a checkpoint written, as an interrupted run would."""
-    from accelerate import Accelerator
-    from tqdm import tqdm
-
-    torch.set_num_threads(options.threads)
-    torch.manual_seed(options.seed)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    pool = texture_pool(model, config.height, options.dataset_size, options.seed, cache=out, progress_bar=progress_bar)
-    accelerator = Accelerator(cpu=not torch.cuda.is_available())
+def train_texture_generator(model, config: TextureGeneratorConfig, out, options: GanOptions, resume: bool = False,
+                            stop_after: int | None = None, progress_bar: bool = True) -> TextureGenerator:  # fmt: skip
+    """Train G_src on the procedural family of ``model``; writes ``out``/texture_generator at
+    the end (the averaged generator). ``stop_after``: return after that many steps of this
+    call, with a checkpoint written, as an interrupted run would."""
+    loop = TrainingLoop(out, options.steps, "training G_src", options.seed, options.threads, options.checkpoint_minutes, progress_bar)
+    pool = texture_pool(model, config.height, options.dataset_size, options.seed, cache=loop.out, progress_bar=progress_bar)
     generator, discriminator = TextureGenerator(config), Discriminator(config)
     generator.mean_texture.copy_(_mean_texture(pool))  # from the pool: the same on resume
     average = copy.deepcopy(generator).eval().requires_grad_(False)
@@ -127,36 +120,24 @@ def train_texture_gan(model, config: TexGenConfig, out, options: GanOptions, res
     lazy = options.r1_every / (options.r1_every + 1)
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=options.lr, betas=(0.0, 0.99))
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=options.lr * lazy, betas=(0.0, 0.99**lazy))
-    generator, discriminator, optimizer_g, optimizer_d = accelerator.prepare(generator, discriminator, optimizer_g, optimizer_d)
-    stream, progress = LatentStream(options.seed), Progress()
-    accelerator.register_for_checkpointing(stream, progress, average)
-    checkpointer = Checkpointer(accelerator, out / "checkpoint", options.checkpoint_minutes)
-    if resume:
-        checkpointer.restore()
+    generator, discriminator, optimizer_g, optimizer_d = loop.prepare(generator, discriminator, optimizer_g, optimizer_d)
+    stream = LatentStream(options.seed)
+    loop.register(stream, average)
     view = augment if options.augment else (lambda x: x)
-    bar = tqdm(total=options.steps, initial=progress.step, desc="training G_src", unit="step", disable=not progress_bar)
-    done_here = 0
-    while progress.step < options.steps:
+
+    def step(number: int) -> dict[str, float]:
         real = to_signed(pool[stream.indices(options.batch, len(pool))])
-        losses = _discriminator_step(generator, discriminator, optimizer_d, accelerator, stream, real, view, options, progress.step, config.z_dim)  # fmt: skip
-        losses["g"] = _generator_step(generator, discriminator, optimizer_g, accelerator, stream, view, options.batch, config.z_dim)
-        _update_average(average, accelerator.unwrap_model(generator), options, progress.step)
-        progress.step += 1
-        done_here += 1
-        bar.update(1)
-        bar.set_postfix({k: f"{v:.3f}" for k, v in losses.items()})
-        stopping = bool(stop_after) and done_here >= stop_after
-        checkpointer.maybe_save(force=stopping)
-        if stopping:
-            break
-    bar.close()
-    if progress.step >= options.steps:
-        checkpointer.save()
-        average.save_pretrained(out)
+        losses = _discriminator_step(generator, discriminator, optimizer_d, loop, stream, real, view, options, number, config.z_dim)
+        losses["g"] = _generator_step(generator, discriminator, optimizer_g, loop, stream, view, options.batch, config.z_dim)
+        _update_average(average, loop.unwrap(generator), options, number)
+        return losses
+
+    if loop.run(step, resume, stop_after):
+        average.save_pretrained(loop.out / "texture_generator")
     return average
 
 
-def _discriminator_step(generator, discriminator, optimizer, accelerator, stream, real, view, options, step, z_dim) -> dict:
+def _discriminator_step(generator, discriminator, optimizer, loop, stream, real, view, options, step, z_dim) -> dict:
     with torch.no_grad():
         fake = generator(stream.latents(len(real), z_dim))
     loss = F.softplus(discriminator(view(fake))).mean() + F.softplus(-discriminator(view(real))).mean()
@@ -169,16 +150,16 @@ def _discriminator_step(generator, discriminator, optimizer, accelerator, stream
         loss = loss + options.r1_gamma / 2 * r1 * options.r1_every
         losses["r1"] = r1.item()
     optimizer.zero_grad(set_to_none=True)
-    accelerator.backward(loss)
+    loop.backward(loss)
     optimizer.step()
     return losses
 
 
-def _generator_step(generator, discriminator, optimizer, accelerator, stream, view, batch, z_dim) -> float:
+def _generator_step(generator, discriminator, optimizer, loop, stream, view, batch, z_dim) -> float:
     discriminator.requires_grad_(False)
     loss = F.softplus(-discriminator(view(generator(stream.latents(batch, z_dim))))).mean()
     optimizer.zero_grad(set_to_none=True)
-    accelerator.backward(loss)
+    loop.backward(loss)
     optimizer.step()
     discriminator.requires_grad_(True)
     return loss.item()

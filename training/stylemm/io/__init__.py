@@ -1,0 +1,1 @@
+"""Files: atomic writes, meshes (OBJ, glTF), and the restricted unpickler for user pickles."""

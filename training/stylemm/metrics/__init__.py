@@ -1,0 +1,1 @@
+"""Measures of the networks against known ground truth (texture quality; stylization recovery)."""

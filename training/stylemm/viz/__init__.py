@@ -1,0 +1,1 @@
+"""Pictures and videos for people: OpenGL previews (gl), contact sheets and layouts (sheets)."""
