@@ -55,8 +55,9 @@ def sdxl_time_ids(height: int, width: int, batch: int, device=None, dtype=torch.
 
 
 def check_sdxl_folder(path) -> str | None:
-    """Raise MissingWeightsError naming what is missing; return the weights' variant
-    (None, or "fp16" where only ``*.fp16.safetensors`` files are there)."""
+    """Raise MissingWeightsError naming what is missing; return the weights' variant: None,
+    or "fp16" where a part has only ``*.fp16.safetensors`` files (diffusers then takes the
+    fp16 files where there are some and the plain ones elsewhere)."""
     path = Path(path)
     hint = (f"--sdxl must be a Stable Diffusion XL base model in diffusers layout (model_index.json and the folders "
             f"{', '.join(SDXL_PARTS)}), for example RealVisXL V3.0: on a machine with internet run "
@@ -72,7 +73,7 @@ def check_sdxl_folder(path) -> str | None:
         if not files:
             raise MissingWeightsError(f"no weights in {path / part} (*.safetensors; pickled .bin files are not read). {hint}")
         variants.add(None if any(".fp16." not in f for f in files) else "fp16")
-    return "fp16" if variants == {"fp16"} else None
+    return "fp16" if "fp16" in variants else None
 
 
 def check_eam_folder(path) -> None:
