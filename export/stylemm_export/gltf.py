@@ -10,7 +10,9 @@ import numpy as np
 import pygltflib as gl
 from PIL import Image
 
-from stylemm.fileio import atomic_write
+import stylemm_runtime
+
+from stylemm.io.atomic import atomic_write
 
 INFLUENCES = 4  # joints per vertex, as JOINTS_0 / WEIGHTS_0 hold
 
@@ -39,20 +41,20 @@ class _Buffer:
 
 def write_character_glb(path, model, character, morphs) -> None:
     """``model``/``character`` from stylemm_runtime; ``morphs`` from stylemm_runtime.baking.bake."""
-    corners = np.stack([model.faces, model.uv_faces], -1).reshape(-1, 2)
-    unique, indices = np.unique(corners, axis=0, return_inverse=True)  # one glTF vertex per (vertex, uv) pair
-    vertex = unique[:, 0]
+    # One glTF vertex per (vertex, UV vertex) pair: the native core's split, the engines' too.
+    vertex, uv, triangles = stylemm_runtime.native().split_uv_seams(model.faces, model.uv_faces, model.num_vertices,
+                                                                    len(model.uvs))  # fmt: skip
     gltf = gl.GLTF2(asset=gl.Asset(generator="stylemm-export", version="2.0"), scene=0)
     buffer = _Buffer(gltf)
     neutral = morphs.neutral[vertex].astype(np.float32)
     attributes = gl.Attributes(
         POSITION=buffer.accessor(neutral, gl.VEC3, gl.ARRAY_BUFFER, bounds=True),
         NORMAL=buffer.accessor(character.normals(morphs.neutral)[vertex].astype(np.float32), gl.VEC3, gl.ARRAY_BUFFER),
-        TEXCOORD_0=buffer.accessor(model.uvs[unique[:, 1]].astype(np.float32), gl.VEC2, gl.ARRAY_BUFFER),
+        TEXCOORD_0=buffer.accessor(model.uvs[uv].astype(np.float32), gl.VEC2, gl.ARRAY_BUFFER),
         **_skin_attributes(buffer, model.skin_weights[vertex]),
     )
     targets = [{"POSITION": buffer.accessor(d[vertex].astype(np.float32), gl.VEC3, gl.ARRAY_BUFFER, bounds=True)} for d in morphs.deltas]
-    primitive = gl.Primitive(attributes=attributes, indices=buffer.accessor(indices.reshape(-1).astype(np.uint32), gl.SCALAR,
+    primitive = gl.Primitive(attributes=attributes, indices=buffer.accessor(triangles.reshape(-1).astype(np.uint32), gl.SCALAR,
                              gl.ELEMENT_ARRAY_BUFFER), material=0, targets=targets)  # fmt: skip
     gltf.meshes.append(gl.Mesh(name=f"{model.style}_head", primitives=[primitive], weights=[0.0] * len(targets),
                                extras={"targetNames": list(model.expression_names)}))  # fmt: skip

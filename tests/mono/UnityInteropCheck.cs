@@ -6,7 +6,7 @@
 //       SHAPE, EXPRESSION, POSE: comma-separated floats (K, E and 3J values; POSE may be "-"
 //       for the rest pose). Loads BUNDLE from its path and from memory, bakes a character
 //       (unit bake), evaluates one frame with each model and writes raw little-endian arrays
-//       to OUT_DIR; prints key=value lines.
+//       (the frame, the mesh layout, seed streams) to OUT_DIR; prints key=value lines.
 //   UnityInteropCheck.exe error load|load-memory|expression-size BUNDLE
 //       Does something that must fail; prints the StyleMMException's status and message.
 //
@@ -40,6 +40,7 @@ static class UnityInteropCheck
             PrintModel(model);
             Print("memory_info_equal", fromMemory.Info.Equals(model.Info));
             WriteLayout(model, outDir);
+            WriteSeeds(model, outDir);
             float[] vertices = EvaluateOnce(model, shape, expression, pose, outDir, "");
             EvaluateOnce(fromMemory, shape, expression, pose, outDir, "memory_");
             Print("vertices", vertices.Length / 3);
@@ -73,10 +74,22 @@ static class UnityInteropCheck
     static void WriteLayout(StyleMMModel model, string outDir)
     {
         var layout = StyleMMMeshLayout.FromModel(model);
-        Write(outDir, "uv_to_position.i32", layout.UvToPosition);
+        Write(outDir, "position_of_vertex.i32", layout.PositionOfVertex);
+        Write(outDir, "uv_of_vertex.i32", layout.UvOfVertex);
         Write(outDir, "triangles.i32", layout.Triangles);
         Write(outDir, "unity_uvs.f32", layout.Uvs);
         Write(outDir, "template.f32", model.GetTemplate());
+    }
+
+    /// <summary>The seed stream through the C# binding: the character of seed 7 (K + Z values),
+    /// the largest seed, and a NullPointer status for a null buffer.</summary>
+    static void WriteSeeds(StyleMMModel model, string outDir)
+    {
+        Write(outDir, "seed_7.f32", StyleMMNative.SampleNormal(7, model.Info.shape_dim + model.Info.texture_dim));
+        Write(outDir, "seed_max.f32", StyleMMNative.SampleNormal(ulong.MaxValue, 33));
+        Write(outDir, "shape_7.f32", StyleMMCharacter.SampleShape(7, model.Info.shape_dim));
+        Print("sample_normal.null", StyleMMNative.smm_sample_normal(null, 7, 3));
+        Print("sample_normal.negative", StyleMMNative.smm_sample_normal(new float[1], 7, -1));
     }
 
     static float[] EvaluateOnce(StyleMMModel model, float[] shape, float[] expression, float[] pose, string outDir, string prefix)

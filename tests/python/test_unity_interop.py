@@ -150,25 +150,54 @@ def test_a_frame_through_csharp_matches_the_numpy_reference(interop_check, bundl
 
 
 def test_the_unity_mesh_layout(interop_check, bundle_path, tmp_path):
-    """Render vertices on the UV layout, each at its triangle corners' position; winding
-    reversed and v flipped for Unity's mirrored axes."""
+    """Render vertices from the core's UV-seam split, each at its triangle corners' position;
+    winding reversed and v flipped for Unity's mirrored axes; the same mesh as the layout the
+    sample built itself before (one render vertex per UV vertex), renumbered."""
     model = stylemm_runtime.load(bundle_path)
     shape, weights, pose = _frame(model)
     code, stdout, stderr = interop_check("evaluate", bundle_path, _csv(shape), _csv(weights), "-", tmp_path)
     assert code == 0, stdout + stderr
-    u, f = len(model.uvs), len(model.faces)
-    uv_to_position = _read(tmp_path, "uv_to_position.i32", (u,))
-    np.testing.assert_array_equal(uv_to_position[model.uv_faces], model.faces)
-    np.testing.assert_array_equal(_read(tmp_path, "triangles.i32", (f, 3)), model.uv_faces[:, [0, 2, 1]])
-    np.testing.assert_array_equal(_read(tmp_path, "unity_uvs.f32", (u, 2)), np.stack([model.uvs[:, 0], 1 - model.uvs[:, 1]], 1))
+    f = len(model.faces)
+    position_of_vertex, uv_of_vertex = _read(tmp_path, "position_of_vertex.i32", (-1,)), _read(tmp_path, "uv_of_vertex.i32", (-1,))
+    triangles = _read(tmp_path, "triangles.i32", (f, 3))
+    split = stylemm_runtime.native().split_uv_seams(model.faces, model.uv_faces, model.num_vertices, len(model.uvs))
+    np.testing.assert_array_equal(position_of_vertex, split[0])
+    np.testing.assert_array_equal(uv_of_vertex, split[1])
+    np.testing.assert_array_equal(triangles, split[2][:, [0, 2, 1]])
+    np.testing.assert_array_equal(position_of_vertex[triangles[:, [0, 2, 1]]], model.faces)
+    np.testing.assert_array_equal(_read(tmp_path, "unity_uvs.f32", (-1, 2)),
+                                  np.stack([model.uvs[uv_of_vertex, 0], 1 - model.uvs[uv_of_vertex, 1]], 1))  # fmt: skip
+    # The old layout, computed here: render vertex u was UV vertex u, at the position its corners name.
+    old_position = np.zeros(len(model.uvs), np.int64)
+    old_position[model.uv_faces] = model.faces
+    old_triangles = model.uv_faces[:, [0, 2, 1]]
+    np.testing.assert_array_equal(old_position[uv_of_vertex], position_of_vertex)
+    np.testing.assert_array_equal(uv_of_vertex[triangles], old_triangles)
     # Mirrored and re-wound, the triangles still face outward: Unity's front faces turn
     # clockwise on its left-handed screen, and the plain cross product (b - a) x (c - a) of such
     # a face points at the viewer (as Mesh.RecalculateNormals computes it). For every triangle
     # that is the bundle's outward normal (counter-clockwise, right-handed), mirrored.
     mirror = np.array([-1, 1, 1], np.float32)
     positions = _read(tmp_path, "vertices.f32", (-1, 3))
-    unity_corners = (positions * mirror)[uv_to_position][_read(tmp_path, "triangles.i32", (f, 3))]
+    unity_corners = (positions * mirror)[position_of_vertex][triangles]
     np.testing.assert_array_equal(_cross(unity_corners), _cross(positions[model.faces]) * mirror)
+
+
+def test_a_seed_through_csharp_is_the_same_character(interop_check, bundle_path, tmp_path):
+    """smm_sample_normal through P/Invoke: the bytes stylemm_runtime draws, and the shape of
+    model.character(seed=7)."""
+    from stylemm_runtime import seeds
+
+    model = stylemm_runtime.load(bundle_path)
+    shape, weights, _ = _frame(model)
+    code, stdout, stderr = interop_check("evaluate", bundle_path, _csv(shape), _csv(weights), "-", tmp_path)
+    assert code == 0, stdout + stderr
+    k, z = model.shape_dim, model.texture_dim
+    assert _read(tmp_path, "seed_7.f32", (-1,)).tobytes() == seeds.sample_normal(7, k + z).tobytes()
+    assert _read(tmp_path, "seed_max.f32", (-1,)).tobytes() == seeds.sample_normal(2**64 - 1, 33).tobytes()
+    assert _read(tmp_path, "shape_7.f32", (-1,)).tobytes() == model.character(seed=7).shape.tobytes()
+    out = _keys(stdout)
+    assert (out["sample_normal.null"], out["sample_normal.negative"]) == ("NullPointer", "InvalidArgument")
 
 
 def _cross(corners):

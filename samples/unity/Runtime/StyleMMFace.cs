@@ -28,7 +28,8 @@ namespace StyleMM
         public string bundleFile = "face.smm";
 
         [Header("Identity")]
-        [Tooltip("Used when Shape is empty: K values drawn from N(0, 1) with this seed.")]
+        [Tooltip("Used when Shape is empty: the first K values of this seed's stream (smm_sample_normal), the same face as stylemm_runtime's character(seed=...).")]
+        [Min(0)]
         public int seed = 0;
         [Tooltip("The identity's K shape values (~N(0, 1) each); leave empty to draw them from Seed.")]
         public float[] shape = new float[0];
@@ -56,12 +57,12 @@ namespace StyleMM
         Mesh mesh;
 
         // Made once at load; Update only fills them, so a frame allocates nothing.
-        int[] uvToPosition;       // render (UV) vertex -> position vertex
+        int[] positionOfVertex;   // render vertex -> position vertex
         float[] positions;        // 3N, bundle axes, from the core
         float[] normals;          // 3N
         float[] pose;             // 3J axis-angles, bundle axes
-        Vector3[] renderVertices; // U, Unity axes
-        Vector3[] renderNormals;  // U
+        Vector3[] renderVertices; // R render vertices, Unity axes
+        Vector3[] renderNormals;  // R
         int[] poseJoints;         // joint index of head, neck, jaw, leftEye, rightEye (-1: not in this bundle)
         readonly Dictionary<string, int> expressionIndex = new Dictionary<string, int>();
 
@@ -129,7 +130,7 @@ namespace StyleMM
                 return shape;
             if (shape != null && shape.Length != 0)
                 Debug.LogWarningFormat(this, "StyleMM: Shape has {0} values but this bundle takes {1}; drawing it from Seed", shape.Length, k);
-            return StyleMMCharacter.SampleShape(seed, k);
+            return StyleMMCharacter.SampleShape((ulong)Math.Max(seed, 0), k);
         }
 
         void Allocate()
@@ -138,8 +139,6 @@ namespace StyleMM
             positions = new float[3 * info.vertices];
             normals = new float[3 * info.vertices];
             pose = new float[3 * info.joints];
-            renderVertices = new Vector3[info.uv_vertices];
-            renderNormals = new Vector3[info.uv_vertices];
             if (expressionWeights == null || expressionWeights.Length != info.expressions)
                 Array.Resize(ref expressionWeights, info.expressions); // new bundle, other expression count
             poseJoints = new int[PoseJointNames.Length];
@@ -150,14 +149,16 @@ namespace StyleMM
         void BuildMesh()
         {
             var layout = StyleMMMeshLayout.FromModel(model);
-            uvToPosition = layout.UvToPosition;
-            var uvs = new Vector2[model.Info.uv_vertices];
+            positionOfVertex = layout.PositionOfVertex;
+            renderVertices = new Vector3[positionOfVertex.Length];
+            renderNormals = new Vector3[positionOfVertex.Length];
+            var uvs = new Vector2[positionOfVertex.Length];
             for (int u = 0; u < uvs.Length; u++)
                 uvs[u] = new Vector2(layout.Uvs[2 * u], layout.Uvs[2 * u + 1]);
 
             mesh = new Mesh { name = "StyleMM " + bundleFile };
             mesh.MarkDynamic(); // rewritten every frame
-            // 16-bit indices reach 65535 vertices: enough for OpenHead (5019 UV vertices), not for every model.
+            // 16-bit indices reach 65535 vertices: enough for OpenHead (5019 render vertices), not for every model.
             mesh.indexFormat = uvs.Length > 65535 ? IndexFormat.UInt32 : IndexFormat.UInt16;
             EvaluateFrame(); // a first frame so the mesh has positions before its triangles
             mesh.SetVertices(renderVertices);
@@ -188,7 +189,7 @@ namespace StyleMM
             evaluator.Evaluate(positions, normals, character, expressionWeights, pose);
             for (int u = 0; u < renderVertices.Length; u++)
             {
-                int p = 3 * uvToPosition[u];
+                int p = 3 * positionOfVertex[u];
                 renderVertices[u] = new Vector3(-positions[p], positions[p + 1], positions[p + 2]); // X mirror: glTF -> Unity
                 renderNormals[u] = new Vector3(-normals[p], normals[p + 1], normals[p + 2]);
             }

@@ -3,9 +3,10 @@
 //
 // A bundle has N position vertices and U >= N UV vertices: seams need one vertex per side,
 // with the same position and different UVs. faces (F, 3) index positions, uv_faces (F, 3)
-// index UVs, corner for corner. A Unity mesh has one index buffer, so it is built on the U
-// UV vertices, and each frame the N evaluated positions are copied to them through
-// UvToPosition.
+// index UVs, corner for corner. A Unity mesh has one index buffer, so it is built on R render
+// vertices, one per distinct (position, UV vertex) pair: the native core's split
+// (smm_split_uv_seams, the one the Unreal sample and stylemm-export's glTF use too). Each
+// frame the N evaluated positions are copied to them through PositionOfVertex.
 //
 // Axes: the bundle uses glTF's (+Y up, +Z towards the viewer, right-handed, metres); Unity
 // is left-handed (+Y up, +Z forward). Positions and normals become Unity's by negating X:
@@ -20,22 +21,31 @@ namespace StyleMM
 {
     public sealed class StyleMMMeshLayout
     {
-        /// <summary>U entries: the position vertex each render (UV) vertex takes its position from.</summary>
-        public readonly int[] UvToPosition;
+        /// <summary>R entries: the position vertex each render vertex takes its position from.</summary>
+        public readonly int[] PositionOfVertex;
 
-        /// <summary>3F indices into the U render vertices, in Unity's winding.</summary>
+        /// <summary>R entries: the UV vertex of each render vertex.</summary>
+        public readonly int[] UvOfVertex;
+
+        /// <summary>3F indices into the R render vertices, in Unity's winding.</summary>
         public readonly int[] Triangles;
 
-        /// <summary>2U texture coordinates with Unity's origin (bottom-left; glTF's is top-left).</summary>
+        /// <summary>2R texture coordinates with Unity's origin (bottom-left; glTF's is top-left).</summary>
         public readonly float[] Uvs;
 
         public StyleMMMeshLayout(int[] faces, int[] uvFaces, float[] uvs, int positionCount)
         {
             if (faces.Length != uvFaces.Length || faces.Length % 3 != 0 || uvs.Length % 2 != 0)
                 throw new ArgumentException("faces and uv_faces must both be (F, 3) and uvs (U, 2)");
-            UvToPosition = MapUvToPosition(faces, uvFaces, uvs.Length / 2, positionCount);
-            Triangles = ReverseWinding(uvFaces);
-            Uvs = FlipV(uvs);
+            int f = faces.Length / 3, u = uvs.Length / 2, r;
+            StyleMMException.Check(StyleMMNative.smm_split_uv_seams(out r, null, null, null, faces, uvFaces, f, positionCount, u, 0));
+            PositionOfVertex = new int[r];
+            UvOfVertex = new int[r];
+            var triangles = new int[faces.Length];
+            StyleMMException.Check(StyleMMNative.smm_split_uv_seams(out r, PositionOfVertex, UvOfVertex, triangles, faces, uvFaces,
+                                                                    f, positionCount, u, r));
+            Triangles = ReverseWinding(triangles);
+            Uvs = FlippedUvs(uvs, UvOfVertex);
         }
 
         public static StyleMMMeshLayout FromModel(StyleMMModel model)
@@ -43,48 +53,29 @@ namespace StyleMM
             return new StyleMMMeshLayout(model.GetFaces(), model.GetUvFaces(), model.GetUvs(), model.Info.vertices);
         }
 
-        /// <summary>Corner k of triangle f is position faces[f, k] and UV vertex uv_faces[f, k]:
-        /// that pairs every UV vertex a triangle uses with its position.</summary>
-        static int[] MapUvToPosition(int[] faces, int[] uvFaces, int uvCount, int positionCount)
-        {
-            var map = new int[uvCount]; // a UV vertex no triangle uses keeps position 0: it is never drawn
-            var seen = new bool[uvCount];
-            for (int c = 0; c < faces.Length; c++)
-            {
-                int uv = uvFaces[c], position = faces[c];
-                if (uv < 0 || uv >= uvCount || position < 0 || position >= positionCount)
-                    throw new ArgumentException(string.Format("triangle corner {0} indexes outside the mesh", c));
-                // One UV vertex at two positions would tear the mesh apart; bundles never do this.
-                if (seen[uv] && map[uv] != position)
-                    throw new ArgumentException(string.Format("UV vertex {0} belongs to positions {1} and {2}", uv, map[uv], position));
-                map[uv] = position;
-                seen[uv] = true;
-            }
-            return map;
-        }
-
         /// <summary>(a, b, c) -> (a, c, b). The bundle's triangles turn counter-clockwise seen
         /// from outside (glTF's front); Unity's front faces turn clockwise. The X mirror alone
         /// would leave them counter-clockwise on Unity's screen, i.e. culled as back faces.</summary>
-        static int[] ReverseWinding(int[] uvFaces)
+        static int[] ReverseWinding(int[] bundleTriangles)
         {
-            var triangles = new int[uvFaces.Length];
-            for (int c = 0; c < uvFaces.Length; c += 3)
+            var triangles = new int[bundleTriangles.Length];
+            for (int c = 0; c < bundleTriangles.Length; c += 3)
             {
-                triangles[c] = uvFaces[c];
-                triangles[c + 1] = uvFaces[c + 2];
-                triangles[c + 2] = uvFaces[c + 1];
+                triangles[c] = bundleTriangles[c];
+                triangles[c + 1] = bundleTriangles[c + 2];
+                triangles[c + 2] = bundleTriangles[c + 1];
             }
             return triangles;
         }
 
-        static float[] FlipV(float[] uvs)
+        /// <summary>The UV of each render vertex, v flipped for Unity's bottom-left origin.</summary>
+        static float[] FlippedUvs(float[] uvs, int[] uvOfVertex)
         {
-            var flipped = new float[uvs.Length];
-            for (int i = 0; i < uvs.Length; i += 2)
+            var flipped = new float[2 * uvOfVertex.Length];
+            for (int i = 0; i < uvOfVertex.Length; i++)
             {
-                flipped[i] = uvs[i];
-                flipped[i + 1] = 1f - uvs[i + 1];
+                flipped[2 * i] = uvs[2 * uvOfVertex[i]];
+                flipped[2 * i + 1] = 1f - uvs[2 * uvOfVertex[i] + 1];
             }
             return flipped;
         }

@@ -131,6 +131,26 @@ namespace StyleMM
         public static extern StyleMMStatus smm_skin([Out] float[] vertices, float[] restVertices, float[] weights, float[] transforms,
                                                     int nVertices, int nJoints);
 
+        // ---- The render mesh (UV-seam split) and seeds. The split's output arrays may all be
+        // null (with capacity 0) to learn nRender first.
+        [DllImport(Library, CallingConvention = Cdecl)]
+        public static extern StyleMMStatus smm_split_uv_seams(out int nRender, [Out] int[] vertexMap, [Out] int[] uvMap, [Out] int[] triangles,
+                                                              int[] faces, int[] uvFaces, int nTriangles, int nVertices, int nUvVertices,
+                                                              int capacity);
+        [DllImport(Library, CallingConvention = Cdecl)]
+        public static extern StyleMMStatus smm_sample_normal([Out] float[] values, ulong seed, int count);
+
+        /// <summary>count values ~ N(0, 1) of seed: the same bits as stylemm_runtime's and every
+        /// other binding's (smm_sample_normal), so a seed is one character everywhere.</summary>
+        public static float[] SampleNormal(ulong seed, int count)
+        {
+            if (count < 0)
+                throw new StyleMMException(StyleMMStatus.InvalidArgument, "count must be >= 0");
+            var values = new float[count];
+            StyleMMException.Check(smm_sample_normal(values, seed, count));
+            return values;
+        }
+
         /// <summary>A wrapper's handle, or ObjectDisposedException naming the wrapper once it is disposed.</summary>
         internal static IntPtr Live(IntPtr handle, string owner)
         {
@@ -442,19 +462,12 @@ namespace StyleMM
             return new StyleMMCharacter(character, evaluator.Model);
         }
 
-        /// <summary>K values drawn from N(0, 1) by seed: a plausible identity. System.Random
-        /// and Box-Muller, so a seed gives the same character on every platform.</summary>
-        public static float[] SampleShape(int seed, int dim)
+        /// <summary>The identity of a seed: the first dim (K) values of its stream
+        /// (smm_sample_normal), the same face as stylemm_runtime's character(seed=...) and the
+        /// Unreal sample's. The texture latent of the seed is the next Z values.</summary>
+        public static float[] SampleShape(ulong seed, int dim)
         {
-            var random = new Random(seed);
-            var shape = new float[dim];
-            for (int k = 0; k < dim; k++)
-            {
-                double u1 = 1.0 - random.NextDouble(); // in (0, 1]: the logarithm stays finite
-                double u2 = random.NextDouble();
-                shape[k] = (float)(Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2));
-            }
-            return shape;
+            return StyleMMNative.SampleNormal(seed, dim);
         }
 
         public IntPtr Handle { get { return StyleMMNative.Live(handle, "StyleMMCharacter"); } }
