@@ -83,8 +83,9 @@ class PairMaker:
     """Makes the samples of one chunk: source faces, stylized, landmarks, masks.
 
     stylizer: ``stylize(faces: SourceFaces, generator) -> StylizedFaces``. mask_network:
-    optional, ``predict(images (B, H, W, 3) uint8) -> (B, H, W)`` class indices (f_mask),
-    used for images without rendered parts; otherwise the MediaPipe fallback is.
+    optional f_mask (``stylemm.stylize.mask_network.MaskNetwork``: ``predict(images (B, 3,
+    H, W) in [0, 1]) -> (B, H, W)`` class indices), used for images without rendered
+    parts; otherwise the MediaPipe fallback is.
     """
 
     def __init__(self, config: DatasetConfig, model, sampler: SourceSampler, stylizer, mask_network=None):
@@ -126,7 +127,7 @@ class PairMaker:
         if stylized.parts is not None:
             return masks_from_parts(stylized.parts, self.model.part_names), "render"
         if self.mask_network is not None:
-            return np.asarray(self.mask_network.predict(images), np.uint8), "f_mask"
+            return self.mask_network.predict(stylized.images).cpu().numpy().astype(np.uint8), "f_mask"
         if self._fallback is None:
             self._fallback = LandmarkMasks(self.model)
         return self._fallback.masks(images, landmarks), "mediapipe"
