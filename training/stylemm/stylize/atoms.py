@@ -96,9 +96,9 @@ class Atom:
 
 # -- the catalogue -----------------------------------------------------------------------
 EYES = Region(core=("left_eyeball", "right_eyeball"), parts=("left_eyeball", "right_eyeball", "eyes", "face"),
-              within=0.0175, falloff=0.009, sides=True)  # fmt: skip
+              within=0.0175, falloff=0.012, sides=True)  # fmt: skip
 NOSE = Region(core=("nose",), falloff=0.008)
-EARS = Region(core=("ears",), falloff=0.006, sides=True)
+EARS = Region(core=("ears",), falloff=0.015, sides=True)
 HEAD = Region(core=("scalp", "face", "eyes", "nose", "mouth", "ears"), falloff=0.02)
 CHEEKS = Region(core=("face",), y_range=(-0.03, 0.03), falloff=0.01, sides=True)
 LOWER_FACE = Region(core=("face", "mouth", "teeth", "tongue"), parts=("face", "mouth", "teeth", "tongue", "neck"),
@@ -127,9 +127,9 @@ _GEOMETRY = [
     Atom("wide-mouth", "wide mouth with full lips", GEOMETRY, ("big mouth", "thick lips"),
          terms=(Scale(MOUTH, (1.25, 1.1, 1.05)), Target({"mouth/mouth-upperlip-volume-incr": 0.8, "mouth/mouth-lowerlip-volume-incr": 0.8}, MOUTH))),
     Atom("pointed-ears", "pointed ears", GEOMETRY, ("elf ears", "long pointy ears"),
-         terms=(Target({"ears/l-ear-shape-pointed": 1.0, "ears/r-ear-shape-pointed": 1.0,
-                        "ears/l-ear-scale-vert-incr": 0.8, "ears/r-ear-scale-vert-incr": 0.8}, EARS),  # fmt: skip
-                Shift(EARS, (0.15, 0.35, -0.1)))),
+         terms=(Target({"ears/l-ear-shape-pointed": 0.75, "ears/r-ear-shape-pointed": 0.75,
+                        "ears/l-ear-scale-vert-incr": 0.5, "ears/r-ear-scale-vert-incr": 0.5}, EARS),  # fmt: skip
+                Shift(EARS, (0.1, 0.25, -0.05)))),
     Atom("brow-ridge", "heavy brow ridge", GEOMETRY, ("thick protruding brow", "beetle brow", "caveman brow"),
          terms=(Target({"eyebrows/eyebrows-trans-forward": 0.9, "eyebrows/eyebrows-trans-down": 0.5}, HEAD),
                 Shift(BROW, (0.0, -0.03, 0.1)))),
@@ -385,7 +385,8 @@ class TextureEffects:
         self.plain_skin = m["skin"] * (1 - self.features)
         self.sclera = m["eyeball"] * (1 - m["iris"])
         # The procedural cheek mask stops at part borders; blurred over the skin it is one soft patch.
-        self.cheeks = _masked_blur(m["cheeks"].clamp(max=1)[None, None], m["skin"], 5)[0, 0] * self.plain_skin
+        cheeks = _masked_blur(m["cheeks"].clamp(max=1)[None, None], m["skin"], max(1, width // 100))[0, 0] * self.plain_skin
+        self.cheeks = cheeks / cheeks.max().clamp(min=1e-6)
         eyeball_centres = [model.template[model.part_mask(p)].mean(0) for p in RIGID_PARTS if p in model.part_names]
         position = skin.texels.position
         gap = torch.stack([(position - c).norm(dim=-1) for c in eyeball_centres]).min(0).values
