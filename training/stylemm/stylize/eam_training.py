@@ -13,7 +13,7 @@ written to ``RUN/eam`` (``--eam RUN/eam`` for EAS).
 Data (``--data DIR``), either
 - a pair dataset (``stylemm-stylize --out``): the ``source/`` renders; landmarks and head
   rotation are rebuilt exactly from each line's ``shape`` / ``expression`` / ``pose`` /
-  ``camera`` with the source model and D_src (the ``realistic`` pack); or
+  ``camera`` with the source model and D_src named in its ``dataset.json``; or
 - an EAM folder: ``metadata.jsonl`` lines ``{"file_name": "img/0001.png", "landmarks5":
   [[x, y] x 5] in [0, 1], "rotation": [rx, ry, rz], "expression": [E floats], "text": "..."}``
   (``text`` optional), for renders or photos with conditions from anywhere.
@@ -106,7 +106,7 @@ def pair_conditions(records: list[dict], dataset_json: Path) -> dict[str, torch.
 
     info = json.loads(dataset_json.read_text()) if dataset_json.is_file() else {}
     model = load(info.get("source_model", "openhead"))
-    deformer = stylemm.load_pack("realistic").deformer
+    deformer = stylemm.load_pack(info.get("source_pack", "realistic")).deformer
     embedding, names = load_embedding(model), list(model.expression_names)
     out = {name: [] for name in ("landmarks5", "rotation", "expression")}
     for start in range(0, len(records), 64):
