@@ -134,7 +134,7 @@ _GEOMETRY = [
          terms=(Target({"eyebrows/eyebrows-trans-forward": 0.9, "eyebrows/eyebrows-trans-down": 0.5}, HEAD),
                 Shift(BROW, (0.0, -0.03, 0.1)))),
     Atom("sloped-forehead", "low sloping forehead", GEOMETRY, ("receding forehead", "flat skull"),
-         terms=(Target({"forehead/forehead-trans-backward": 1.0, "forehead/forehead-scale-vert-decr": 1.0}, HEAD),)),
+         terms=(Target({"forehead/forehead-trans-backward": 1.0, "forehead/forehead-scale-vert-decr": 0.4}, HEAD),)),
     Atom("chubby-cheeks", "chubby cheeks", GEOMETRY, ("round chubby face", "plump cheeks", "fat face"),
          terms=(Target({"cheek/l-cheek-volume-incr": 1.0, "cheek/r-cheek-volume-incr": 1.0, "head/head-fat-incr": 0.3,
                         "head/head-round": 0.5}, HEAD),)),  # fmt: skip

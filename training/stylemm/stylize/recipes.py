@@ -62,7 +62,7 @@ _RECIPES = [
             "airbrushed": 1.0, "matte": 0.4}),  # fmt: skip
     Recipe("statue", "a classical stone statue", {"stone": 1.0, "airbrushed": 0.6, "matte": 1.0}),
     Recipe("neanderthal", "a neanderthal caveman with a heavy brow ridge, a sloping forehead and a wide nose",
-           {"brow-ridge": 1.4, "sloped-forehead": 1.0, "flat-wide-nose": 1.0, "heavy-jaw": 0.9, "muzzle": 0.6,
+           {"brow-ridge": 1.4, "sloped-forehead": 0.7, "flat-wide-nose": 1.0, "heavy-jaw": 0.9, "muzzle": 0.6,
             "small-eyes": 0.5}),  # fmt: skip
     Recipe("elf", "a fantasy elf with long pointed ears and a long narrow face",
            {"pointed-ears": 1.3, "long-face": 0.9, "big-eyes": 0.3, "airbrushed": 0.8, "glossy": 0.2}),
