@@ -32,7 +32,9 @@ from torch import nn
 CONDITIONS = ("landmarks", "rotation", "expression")
 LANDMARK_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_right", "mouth_left")  # the subject's right / left
 # The five landmarks as MediaPipe face-mesh indices (the project's 478-point convention).
-# Eye centres are the midpoints of the eye corners, which stay put when the eyes look around.
+# Eye centres are the midpoints of the eye corners, which stay put when the eyes look around
+# (MediaPipe's iris points 468 / 473 strayed up to 11 px at 256 from the mesh's on our renders,
+# the corner midpoints under 8 px: tests/python/test_eam.py).
 MEDIAPIPE_FIVE = ((33, 133), (362, 263), (1,), (61,), (291,))
 
 
