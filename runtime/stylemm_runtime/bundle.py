@@ -25,6 +25,7 @@ FORMAT_MINOR = 1  # 1.1: named deformer layers, texture_generator.onnx, landmark
 MANIFEST = "manifest.json"
 DTYPES = {"float32": np.dtype("<f4"), "int32": np.dtype("<i4")}
 MAX_MANIFEST_BYTES = 1 << 20
+MAX_MANIFEST_DEPTH = 64
 MAX_FILE_BYTES = 1 << 31
 
 
@@ -124,11 +125,14 @@ def _parse_manifest(data: bytes | None, path: Path) -> dict:
     if data is None:
         raise BundleError(f"{path} has no {MANIFEST}: not a bundle, or an unfinished one")
     if len(data) > MAX_MANIFEST_BYTES:
-        raise BundleError(f"{path}: {MANIFEST} is larger than {MAX_MANIFEST_BYTES} bytes")
+        raise BundleError(f"{path}: {MANIFEST} is larger than 1 MiB")
     try:
-        manifest = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
-        raise BundleError(f"{path}: {MANIFEST} is not valid JSON ({e})") from None
+        manifest = json.loads(data.decode("utf-8"), parse_constant=_refuse_constant)
+        valid = _depth(manifest) <= MAX_MANIFEST_DEPTH
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        valid = False
+    if not valid:  # the native reader's words, for the same verdict
+        raise BundleError(f"{path}: {MANIFEST} is not valid JSON, or nests deeper than {MAX_MANIFEST_DEPTH} levels")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BundleError(f"{path}: {MANIFEST} does not describe a {FORMAT}")
     version = manifest.get("format_version")
@@ -145,6 +149,18 @@ def _parse_manifest(data: bytes | None, path: Path) -> dict:
         if not isinstance(manifest.get(key), kind):
             raise BundleError(f"{path}: {MANIFEST} has no '{key}' object")
     return manifest
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")  # Python's json reads NaN and Infinity; JSON has neither
+
+
+def _depth(value, level: int = 0) -> int:
+    """Nesting depth as nlohmann::json counts it (a scalar at the top is depth 0)."""
+    if level > MAX_MANIFEST_DEPTH:
+        return level
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return max((_depth(child, level + 1) for child in children), default=level + (isinstance(value, (dict, list))))
 
 
 def _check_files(manifest: dict, files: dict[str, bytes]) -> None:

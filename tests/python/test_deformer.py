@@ -41,13 +41,13 @@ def test_a_few_steps_reduce_the_error(tmp_path):
     trained = train_deformer(model, _config(model), tmp_path, _options(steps=200, vertices_per_step=128), progress_bar=False)
     after = evaluate(trained, model, count=40, batch=20)
     assert after["mean_mm"] < 0.7 * before["mean_mm"]
-    assert (tmp_path / "deformer.safetensors").is_file() and (tmp_path / "deformer.json").is_file()
+    assert (tmp_path / "deformer" / "model.safetensors").is_file() and (tmp_path / "deformer" / "config.json").is_file()
 
 
 def test_kill_and_resume_gives_the_same_weights(small_model, tmp_path):
     straight = train_deformer(small_model, _config(small_model), tmp_path / "a", _options(), progress_bar=False)
     train_deformer(small_model, _config(small_model), tmp_path / "b", _options(), stop_after=3, progress_bar=False)
-    assert not (tmp_path / "b" / "deformer.safetensors").exists()  # interrupted: no final weights
+    assert not (tmp_path / "b" / "deformer").exists()  # interrupted: no final weights
     resumed = train_deformer(small_model, _config(small_model), tmp_path / "b", _options(), resume=True, progress_bar=False)
     for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name

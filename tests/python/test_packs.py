@@ -32,7 +32,9 @@ def test_shipped_deformer_reproduces_64_held_out_meshes_within_the_bound(pack, o
     assert error_mm.flatten().quantile(0.99) <= 2.0
     # 64 meshes against the 1,000 of the report: the mean must agree to within 15 %.
     assert error_mm.mean().item() == pytest.approx(pack.evaluation["deformer"]["mean_mm"], rel=0.15)
-    assert torch.equal(pack.deformer.template, openhead.template.float())
+    # The shipped template is the OpenHead build it was trained on; another CPU's BLAS may build
+    # OpenHead one ulp apart (measured: one coordinate, 6e-14 m).
+    assert torch.allclose(pack.deformer.template, openhead.template.float(), rtol=0, atol=1e-12)
 
 
 def test_shipped_texture_generator_matches_the_procedural_family_it_learned(pack, openhead):
