@@ -81,3 +81,29 @@ def test_a_killed_run_resumes_to_the_same_dataset(tmp_path, capsys):
     assert tree_bytes(killed) == tree_bytes(tmp_path / "whole")
     assert main([*args, "--seed", "5", "--out", str(killed), "--resume"]) == 2
     assert "seed" in capsys.readouterr().err
+
+
+def test_eas_pairs_condition_eas_as_the_eam_was_trained(openhead):
+    """--stylizer eas passes EAS the conditions of stylemm.stylize.eam.eam_conditions (eye
+    corners, not iris points), so inference sees what training saw."""
+    import torch
+
+    from stylemm import load_pack
+    from stylemm.cli.stylize import EASPairs
+    from stylemm.stylize.eam import eam_conditions
+    from stylemm.stylize.source import sample_source_faces
+
+    class Recording:
+        def stylize(self, images, landmarks5, rotation, expression, prompt, generator=None):
+            self.seen = {"landmarks5": landmarks5, "rotation": rotation, "expression": expression, "prompt": prompt}
+            return images.flip(-1)
+
+    pack = load_pack("realistic")
+    faces = sample_source_faces(openhead, pack.deformer, pack.texture_generator, seed=3, indices=[0, 1], size=64)
+    eas = Recording()
+    out = EASPairs(eas, openhead, "a green orc").stylize(faces, torch.Generator().manual_seed(0))
+    expected = eam_conditions(openhead, faces)
+    for name, value in expected.items():
+        assert torch.equal(eas.seen[name], value), name
+    assert eas.seen["prompt"] == "a green orc"
+    assert torch.equal(out.images, faces.images.flip(-1)) and out.vertices is None

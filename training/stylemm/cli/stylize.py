@@ -159,21 +159,21 @@ def make_stylizer(args, model, recipe, prompt: str):
 
 class EASPairs:
     """EAS behind the pair interface: the source renders plus their conditions (five
-    landmarks of the source mesh, head rotation, expression) in, images out (no 3D)."""
+    landmarks of the source mesh, head rotation, expression, exactly as the EAM was trained
+    on them: stylemm.stylize.eam.eam_conditions) in, images out (no 3D)."""
 
     def __init__(self, eas, model, prompt: str):
         from stylemm.landmarks import load_embedding
 
         self.eas, self.model, self.prompt = eas, model, prompt
-        self.five = load_embedding(model).subset("five")
+        self.embedding = load_embedding(model)
 
     def stylize(self, faces, generator):
+        from stylemm.stylize.eam import eam_conditions
         from stylemm.stylize.faces import StylizedFaces
-        from stylemm.stylize.source import head_rotation
 
-        size = faces.images.shape[-1]
-        landmarks5 = faces.camera.project(self.five.points(faces.vertices, self.model.faces)) / size
-        images = self.eas.stylize(faces.images, landmarks5, head_rotation(self.model, faces), faces.expression,
+        conditions = eam_conditions(self.model, faces, self.embedding)
+        images = self.eas.stylize(faces.images, conditions["landmarks5"], conditions["rotation"], conditions["expression"],
                                   self.prompt, generator=generator)  # fmt: skip
         return StylizedFaces(images=images)
 
