@@ -19,5 +19,11 @@ int main(void) {
   /* Codes from other languages may be anything: C has no UB for an out-of-range enum. */
   if (strcmp(smm_status_string((smm_status)99), "unknown status code") != 0) return 1;
   if (strcmp(smm_status_string(SMM_ERR_NON_FINITE), "an input contains NaN or Inf") != 0) return 1;
+  /* uint64_t seeds come from <stdint.h>, which the header includes for C callers. */
+  {
+    float values[3];
+    const uint64_t seed = UINT64_MAX;
+    if (smm_sample_normal(values, seed, 3) != SMM_OK) return 1;
+  }
   return 0;
 }

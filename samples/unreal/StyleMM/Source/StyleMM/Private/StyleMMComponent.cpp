@@ -184,7 +184,7 @@ bool UStyleMMComponent::Rebuild()
 bool UStyleMMComponent::MakeCharacter()
 {
 	BuiltSeed = Seed;  // also on failure, so that a bad seed is not retried every tick
-	const StyleMM::Result Made = Rig->CreateCharacterFromSeed(static_cast<uint32>(Seed));
+	const StyleMM::Result Made = Rig->CreateCharacterFromSeed(static_cast<uint64>(FMath::Max(Seed, 0)));  // seeds are uint64 (smm_sample_normal)
 	if (!Made.Ok())
 	{
 		return Fail(FString::Printf(TEXT("character of seed %d: %s"), Seed, *StyleMMComponentDetail::ToFString(Made.Message)));

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <random>
 #include <utility>
 
 namespace StyleMM {
@@ -68,42 +67,25 @@ Result CheckLibraryVersion() {
 
 Result BuildRenderLayout(RenderLayout& Out, const std::vector<int>& Faces, const std::vector<int>& UvFaces,
                          const std::vector<float>& Uvs, int N) {
-  if (Faces.size() != UvFaces.size() || Faces.size() % 3 != 0 || Uvs.size() % 2 != 0 || N <= 0)
-    return Result::Failure(SMM_ERR_BAD_BUNDLE, "faces and uv_faces must both be (F, 3) and uvs (U, 2)");
-  const int U = static_cast<int>(Uvs.size() / 2);
+  if (Faces.size() != UvFaces.size() || Faces.size() % 3 != 0 || Faces.empty() || Uvs.size() % 2 != 0 || N <= 0)
+    return Result::Failure(SMM_ERR_BAD_BUNDLE, "faces and uv_faces must both be (F, 3) with F > 0, and uvs (U, 2)");
+  const int F = static_cast<int>(Faces.size() / 3), U = static_cast<int>(Uvs.size() / 2);
+  // The core's split, which the Unity sample and the glTF export use too: first the count, then the maps.
   RenderLayout Layout;
-  Layout.PositionOfVertex.assign(static_cast<size_t>(U), -1);
-  Layout.UvOfVertex.resize(static_cast<size_t>(U));
-  for (int I = 0; I < U; ++I) Layout.UvOfVertex[static_cast<size_t>(I)] = I;
-  Layout.Triangles.resize(Faces.size());
-
-  // Further (position, UV) pairs of a UV vertex already taken by another position.
-  std::unordered_map<long long, int> Extra;
-  for (size_t Corner = 0; Corner < Faces.size(); ++Corner) {
-    const int P = Faces[Corner], T = UvFaces[Corner];
-    if (P < 0 || P >= N || T < 0 || T >= U)
-      return Result::Failure(SMM_ERR_BAD_BUNDLE, "triangle corner " + std::to_string(Corner) + " indexes position " +
-                                                     std::to_string(P) + " of " + std::to_string(N) + " / UV " +
-                                                     std::to_string(T) + " of " + std::to_string(U));
-    int& Owner = Layout.PositionOfVertex[static_cast<size_t>(T)];
-    if (Owner < 0) Owner = P;
-    if (Owner == P) {
-      Layout.Triangles[Corner] = T;
-      continue;
-    }
-    const long long Key = static_cast<long long>(T) * N + P;
-    auto Found = Extra.find(Key);
-    if (Found == Extra.end()) {
-      Found = Extra.emplace(Key, static_cast<int>(Layout.PositionOfVertex.size())).first;
-      Layout.PositionOfVertex.push_back(P);
-      Layout.UvOfVertex.push_back(T);
-    }
-    Layout.Triangles[Corner] = Found->second;
+  smm_status Status = smm_split_uv_seams(&Layout.Vertices, nullptr, nullptr, nullptr, Faces.data(), UvFaces.data(), F,
+                                         N, U, 0);
+  if (Status == SMM_OK) {
+    Layout.PositionOfVertex.resize(static_cast<size_t>(Layout.Vertices));
+    Layout.UvOfVertex.resize(static_cast<size_t>(Layout.Vertices));
+    Layout.Triangles.resize(Faces.size());
+    Status = smm_split_uv_seams(&Layout.Vertices, Layout.PositionOfVertex.data(), Layout.UvOfVertex.data(),
+                                Layout.Triangles.data(), Faces.data(), UvFaces.data(), F, N, U, Layout.Vertices);
   }
-  for (int& P : Layout.PositionOfVertex)
-    if (P < 0) P = 0;  // a UV vertex no triangle uses: never drawn, kept inside the mesh's bounds
-
-  Layout.Vertices = static_cast<int>(Layout.PositionOfVertex.size());
+  if (Status == SMM_ERR_INVALID_ARGUMENT)
+    return Result::Failure(SMM_ERR_BAD_BUNDLE, "faces index outside the " + std::to_string(N) +
+                                                   " vertices, or uv_faces outside the " + std::to_string(U) +
+                                                   " UV vertices");
+  if (Status != SMM_OK) return Result::Failure(Status, RigDetail::Describe(Status, ""));
   Layout.Uvs.resize(2 * static_cast<size_t>(Layout.Vertices));
   for (size_t I = 0; I < Layout.UvOfVertex.size(); ++I) {
     const size_t T = static_cast<size_t>(Layout.UvOfVertex[I]);
@@ -145,21 +127,9 @@ int CurveMap::Find(std::string_view Name) const {
 
 // ---- Seeds --------------------------------------------------------------------------------
 
-std::vector<float> SampleShape(std::uint32_t Seed, int Dim) {
+std::vector<float> SampleShape(std::uint64_t Seed, int Dim) {
   std::vector<float> Shape(Dim > 0 ? static_cast<size_t>(Dim) : 0);
-  std::mt19937 Engine(Seed);
-  // Uniform in (0, 1) from 53 bits of two draws (as genrand_res53), never 0 so log() is finite.
-  const auto Uniform = [&Engine]() {
-    const double High = static_cast<double>(Engine() >> 5), Low = static_cast<double>(Engine() >> 6);
-    return (High * 67108864.0 + Low + 0.5) / 9007199254740992.0;
-  };
-  const double TwoPi = 6.283185307179586476925286766559;
-  for (size_t I = 0; I < Shape.size(); I += 2) {
-    const double Radius = std::sqrt(-2.0 * std::log(Uniform()));
-    const double Angle = TwoPi * Uniform();
-    Shape[I] = static_cast<float>(Radius * std::cos(Angle));
-    if (I + 1 < Shape.size()) Shape[I + 1] = static_cast<float>(Radius * std::sin(Angle));
-  }
+  smm_sample_normal(Shape.data(), Seed, static_cast<int>(Shape.size()));  // cannot fail: a buffer of Dim >= 0 floats
   return Shape;
 }
 
@@ -307,7 +277,7 @@ Result Rig::CreateCharacter(const float* Shape, int ShapeDimension) {
   return Result::Success();
 }
 
-Result Rig::CreateCharacterFromSeed(std::uint32_t Seed) {
+Result Rig::CreateCharacterFromSeed(std::uint64_t Seed) {
   if (!Model) return Result::Failure(SMM_ERR_NULL_POINTER, "no bundle loaded: call Load() first");
   const std::vector<float> Shape = SampleShape(Seed, ModelInfo.shape_dim);
   return CreateCharacter(Shape.data(), static_cast<int>(Shape.size()));

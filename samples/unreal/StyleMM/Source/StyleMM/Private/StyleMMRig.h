@@ -6,7 +6,7 @@
 //  - RAII owners of the three handles, destroyed in the order the ABI needs
 //    (character, evaluator, model);
 //  - the render layout: engines want one vertex per (position, UV) pair, the bundle has N
-//    position vertices and U >= N UV vertices (seams split vertices);
+//    position vertices and U >= N UV vertices (seams split vertices): smm_split_uv_seams;
 //  - ARKit curve names (LiveLink's "JawOpen") -> expression indices ("jawOpen");
 //  - one Evaluate() per frame that writes render-layout positions and normals into
 //    buffers the caller allocated once;
@@ -58,9 +58,10 @@ using CharacterPtr = std::unique_ptr<smm_character, CharacterDeleter>;
 
 // ---- Render layout ------------------------------------------------------------------------
 
-// One render vertex per UV vertex (render vertex i < U is UV vertex i), plus one more for
-// each further position that shares a UV vertex (mirrored UV islands; the shipped OpenHead
-// bundles have none, so there R == U). Triangles keep the bundle's corner order.
+// The bundle's mesh split at UV seams by the core (smm_split_uv_seams, the split the Unity
+// sample and stylemm-export's glTF use too): one render vertex per distinct (position, UV
+// vertex) pair that a corner uses, ordered by position, then UV vertex. Triangles keep the
+// bundle's corner order.
 struct RenderLayout {
   int Vertices = 0;                   // R
   std::vector<int> PositionOfVertex;  // (R): render vertex -> position vertex (0..N-1)
@@ -71,7 +72,6 @@ struct RenderLayout {
 
 // The layout of a mesh from its topology: faces and uv_faces (F, 3), uvs (U, 2). N is the
 // number of position vertices. Fails with SMM_ERR_BAD_BUNDLE if an index is out of range.
-// A UV vertex no triangle uses gets position vertex 0 (it is never drawn).
 Result BuildRenderLayout(RenderLayout& Out, const std::vector<int>& Faces, const std::vector<int>& UvFaces,
                          const std::vector<float>& Uvs, int N);
 
@@ -99,11 +99,10 @@ class CurveMap {
 
 // ---- Seeds --------------------------------------------------------------------------------
 
-// Dim values ~ N(0, 1) from a seed: std::mt19937 (fully specified by the standard) with a
-// Box-Muller transform written out here, not std::normal_distribution, whose algorithm each
-// standard library chooses: with it, one seed would give another face on Windows (MSVC)
-// than on Linux or macOS. These values do not match stylemm_runtime's seed= (numpy).
-std::vector<float> SampleShape(std::uint32_t Seed, int Dim);
+// Dim values ~ N(0, 1) from a seed: smm_sample_normal, the same bits on every platform, so a
+// seed is the same character here as in stylemm_runtime's character(seed=...) and the Unity
+// sample (the shape is the first K values of the seed's stream, texture_z the next Z).
+std::vector<float> SampleShape(std::uint64_t Seed, int Dim);
 
 // ---- Coordinates --------------------------------------------------------------------------
 //
@@ -169,7 +168,7 @@ class Rig {
   // SampleShape(Seed), or morph targets baked elsewhere (neutral 3N, deltas 3EN values).
   // On failure the previous character, if any, is kept.
   Result CreateCharacter(const float* Shape, int ShapeDimension);
-  Result CreateCharacterFromSeed(std::uint32_t Seed);
+  Result CreateCharacterFromSeed(std::uint64_t Seed);
   Result CreateCharacterFromBake(const float* Neutral, const float* Deltas, int NumValues);
 
   bool IsLoaded() const noexcept { return Model != nullptr; }

@@ -39,10 +39,11 @@ public:
 	UPROPERTY(EditAnywhere, BlueprintReadOnly, Category = "StyleMM", meta = (FilePathFilter = "smm", RelativeToGameDir))
 	FFilePath BundlePath;
 
-	// The character: its identity is drawn from this seed (StyleMM::SampleShape). Changing it at
+	// The character: its identity is drawn from this seed (StyleMM::SampleShape, smm_sample_normal),
+	// the same face as stylemm_runtime's character(seed=Seed) and the Unity sample's. Changing it at
 	// run time re-bakes the character on the next tick, on the game thread: about half a second
 	// for an OpenHead bundle (measured on one core), so a hitch; do it behind a loading screen.
-	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "StyleMM")
+	UPROPERTY(EditAnywhere, BlueprintReadWrite, Category = "StyleMM", meta = (ClampMin = "0"))
 	int32 Seed = 0;
 
 	// Applied to the face's section. The native core makes no textures: bake one with
