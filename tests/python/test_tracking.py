@@ -9,33 +9,14 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import stylemm_runtime
 from stylemm_runtime.tracking import FaceTracker, OneEuroFilter, TrackerSettings, bounded_least_squares, rotations
 from stylemm_runtime.tracking.landmark_model import LandmarkModel
 from stylemm_runtime.tracking.solver import FaceSolver, PinholeCamera, SolverSettings
+from test_tracking_renders import linear_bundle  # noqa: F401  (a fixture)
 
-EXACT = SolverSettings(weight_prior=0.0, temporal_prior=0.0, sparsity=0.0, iterations=8, cold_iterations=20)
-
-
-@pytest.fixture(scope="session")
-def linear_bundle(openhead, tmp_path_factory):
-    """A bundle whose deformer is OpenHead itself (linear), so its characters are exactly
-    the training side's faces and renders of them are exact ground truth."""
-    from stylemm.nets.deformer import DeformerConfig
-    from stylemm.nets.texture_generator import TextureGenerator, TextureGeneratorConfig
-    from stylemm_export.bundle import write_bundle
-
-    class Linear(torch.nn.Module):
-        config = DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim)
-
-        def forward(self, shape, expression):
-            return (openhead.template + torch.einsum("bk,knc->bnc", shape, openhead.shapedirs)
-                    + torch.einsum("be,enc->bnc", expression, openhead.exprdirs))  # fmt: skip
-
-    generator = TextureGenerator(TextureGeneratorConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
-    return write_bundle(tmp_path_factory.mktemp("tracking") / "linear.smm", openhead, Linear(), generator, style="linear")
+EXACT = SolverSettings(weight_prior=0.0, temporal_prior=0.0, sparsity=0.0, antagonist=0.0, iterations=8, cold_iterations=20)
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +132,7 @@ def test_a_warm_solver_follows_a_moving_face_in_few_iterations(linear_model, emb
     character = linear_model.character(seed=4, backend="baked")
     landmark_model = LandmarkModel.from_character(character, embedding, detector=None)
     camera = PinholeCamera.from_fov(640, 480, 45.0)
-    solver = FaceSolver(landmark_model, camera, SolverSettings(weight_prior=0.0, temporal_prior=0.0, sparsity=0.0))
+    solver = FaceSolver(landmark_model, camera, SolverSettings(weight_prior=0.0, temporal_prior=0.0, sparsity=0.0, antagonist=0.0))
     e = len(landmark_model.expression_names)
     errors = []
     for t in range(30):  # a smooth performance at 30 fps: jaw and smile rise, the head turns
@@ -193,7 +174,7 @@ def test_neutral_calibration_removes_a_resting_offset(linear_model, embedding):
     e = len(landmark_model.expression_names)
     rest_frames = [camera.project(performer.points(np.zeros(e), rotations.exp([0.0, y, 0.0]), [0, 0, -0.6])) for y in (-0.4, -0.2, 0.0, 0.2, 0.4)]
     frames = _random_frames(performer, camera, 6, np.random.default_rng(4))
-    settings = SolverSettings(weight_prior=1e-4, temporal_prior=0.0, sparsity=0.0, iterations=8, cold_iterations=20)
+    settings = SolverSettings(weight_prior=1e-4, temporal_prior=0.0, sparsity=0.0, antagonist=0.0, iterations=8, cold_iterations=20)
 
     def error(solver):
         out = []

@@ -49,9 +49,13 @@ class PinholeCamera:
 class SolverSettings:
     """How hard the fit pulls where the landmarks say little (see the module docstring)."""
 
-    weight_prior: float = 2e-3  # pull of every weight to 0, per unit, in squared inter-ocular distances
+    weight_prior: float = 1e-2  # pull of every weight to 0, per unit, in squared inter-ocular distances
     temporal_prior: float = 5e-3  # pull to the previous frame's weights
-    sparsity: float = 2e-3  # an L1 cost per unit of weight: one unit explains a motion rather than several
+    sparsity: float = 1e-2  # an L1 cost per unit of weight: one unit explains a motion rather than several
+    # A cost on a unit per unit of its antagonist's previous weight (eyeLookIn / eyeLookOut,
+    # mouthLeft / mouthRight, ...): opposite units cancel at the landmarks, so without it
+    # both rise together.
+    antagonist: float = 0.1
     # Eye openness (lid gap over eye width, against the rest face's) below which MediaPipe's
     # iris points are guesses: the iris stops counting and the gaze holds through the blink.
     iris_open: tuple[float, float] = (0.35, 0.7)
@@ -94,6 +98,7 @@ class FaceSolver:
         self._basis = np.ascontiguousarray(model.basis.transpose(1, 2, 0))
         self._rest_openness = {side: _openness(model.rest, side) for side in EYELIDS}
         names = model.expression_names
+        self._opposed = _antagonists(names)
         self._gaze = {side: np.array([n.startswith("eyeLook") and n.endswith(side.title()) for n in names]) for side in EYELIDS}
 
     def reset(self) -> None:
@@ -182,7 +187,7 @@ class FaceSolver:
             jacobian = jacobian.reshape(-1, 6 + e)
             hessian = jacobian.T @ jacobian
             gradient = jacobian.T @ residual.reshape(-1)
-            gradient[6:] += s.weight_prior * weights + s.sparsity
+            gradient[6:] += s.weight_prior * weights + s.sparsity + s.antagonist * self._opposed @ weights
             if previous is not None:
                 gradient[6:] += s.temporal_prior * (weights - previous)
             hessian[np.arange(6, 6 + e), np.arange(6, 6 + e)] += prior
@@ -218,6 +223,23 @@ def _skew(v: np.ndarray) -> np.ndarray:
     out[:, 1, 0], out[:, 1, 2] = v[:, 2], -v[:, 0]
     out[:, 2, 0], out[:, 2, 1] = -v[:, 1], v[:, 0]
     return out
+
+
+# Units that move the same points in opposite directions, by name (both sides where sided).
+OPPOSED = [("eyeLookIn", "eyeLookOut"), ("eyeLookUp", "eyeLookDown"), ("eyeBlink", "eyeWide"), ("jawLeft", "jawRight"),
+           ("mouthLeft", "mouthRight"), ("mouthSmile", "mouthFrown"), ("browDown", "browOuterUp"), ("mouthPucker", "mouthStretch"),
+           ("mouthClose", "jawOpen"), ("mouthRollUpper", "mouthShrugUpper"), ("mouthRollLower", "mouthShrugLower")]  # fmt: skip
+
+
+def _antagonists(names) -> np.ndarray:
+    """(E, E) 1 where two units oppose each other (symmetric)."""
+    index = {n: i for i, n in enumerate(names)}
+    opposed = np.zeros((len(names), len(names)))
+    for a, b in OPPOSED:
+        for side in ("Left", "Right", ""):
+            if a + side in index and b + side in index:
+                opposed[index[a + side], index[b + side]] = opposed[index[b + side], index[a + side]] = 1.0
+    return opposed
 
 
 def _openness(points: np.ndarray, side: str) -> float:
