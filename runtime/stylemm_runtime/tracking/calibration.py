@@ -56,7 +56,7 @@ def neutral_offsets(solver: FaceSolver, frames: list[np.ndarray], rounds: int = 
     return model
 
 
-def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camera, prior: float = 1.0,
+def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camera, prior: float = 0.1,
               step: float = 0.5) -> np.ndarray:  # fmt: skip
     """A shape (K,) for ``character`` that puts its landmarks on the calibration ``frames``
     under the poses and weights of ``fits`` (solver.Fit per frame); ``prior`` weighs the
@@ -69,7 +69,8 @@ def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camer
     base = character.shape.astype(np.float32)
     probes = np.concatenate([base[None], base[None] + step * np.eye(k, dtype=np.float32)])
     zero = np.zeros((len(probes), len(model.expression_names)), np.float32)
-    meshes = np.concatenate([model.evaluate(probes[i : i + 32], zero[i : i + 32]) for i in range(0, len(probes), 32)])
+    deform = getattr(model, "deform", None) or model.evaluate  # unposed meshes (named evaluate before runtime 0.3)
+    meshes = np.concatenate([deform(probes[i : i + 32], zero[i : i + 32]) for i in range(0, len(probes), 32)])
     points = embedding.points(meshes.astype(np.float64), np.asarray(model.faces))  # (K + 1, L, 3)
     jacobian_shape = (points[1:] - points[0]) / step  # (K, L, 3) unposed
     landmark_model = LandmarkModel.from_character(character, embedding)

@@ -24,6 +24,7 @@ from stylemm_runtime.tracking.landmark_model import HEAD_JOINT, Embedding, Landm
 from stylemm_runtime.tracking.one_euro import OneEuroFilter
 from stylemm_runtime.tracking.solver import FaceSolver, PinholeCamera, SolverSettings
 
+IDENTITY_ROUNDS = 3
 REEXPORT_HINT = ("this bundle carries no landmark embedding (bundles before format 1.1); re-export it with "
                  "`stylemm-export --style NAME --out BUNDLE.smm --force`, or pass embedding= explicitly")  # fmt: skip
 
@@ -56,6 +57,9 @@ class TrackerSettings:
     d_cutoff: float = 1.0
     hold_s: float = 0.5  # a lost face keeps its last state this long ...
     ease_s: float = 1.0  # ... then eases to neutral over this long
+    # Fit with the detector's measured response per unit (landmark_model.detector_correction)
+    # where one ships for the bundle's mesh; False fits the true geometry.
+    detector_response: bool = True
     confidence_scale: float = 0.05  # RMS landmark error (inter-ocular distances) at which confidence is 1/e
     solver: SolverSettings = field(default_factory=SolverSettings)
 
@@ -77,7 +81,8 @@ class FaceTracker:
         self.settings = settings or TrackerSettings()
         self.character = character or model.character(backend="baked")
         self.names = list(model.expression_names)
-        self._landmark_model = LandmarkModel.from_character(self.character, self.embedding)
+        self._response = "mediapipe" if self.settings.detector_response else None
+        self._landmark_model = LandmarkModel.from_character(self.character, self.embedding, self._response)
         self._detector = detector
         self.solver: FaceSolver | None = None
         s = self.settings
@@ -99,12 +104,13 @@ class FaceTracker:
     def _calibrate_now(self, seen: list[np.ndarray], identity: bool) -> None:
         if identity:
             still = np.zeros(len(self.names), bool)
-            self.solver.reset()
-            fits = [self.solver.solve(landmarks, mask=still) for landmarks in seen]
-            shape = calibration.fit_shape(self.model, self.character, self.embedding, fits, seen, self.solver.camera)
-            self.character = self.model.character(shape=shape, texture_z=self.character.texture_z, backend="baked")
-            self._landmark_model = LandmarkModel.from_character(self.character, self.embedding)
-            self.solver.model = self._landmark_model
+            for _ in range(IDENTITY_ROUNDS):  # alternate: poses for this shape, then the shape for those poses
+                self.solver.reset()
+                fits = [self.solver.solve(landmarks, mask=still) for landmarks in seen]
+                shape = calibration.fit_shape(self.model, self.character, self.embedding, fits, seen, self.solver.camera)
+                self.character = self.model.character(shape=shape, texture_z=self.character.texture_z, backend="baked")
+                self._landmark_model = LandmarkModel.from_character(self.character, self.embedding, self._response)
+                self.solver.model = self._landmark_model
         self._landmark_model = calibration.neutral_offsets(self.solver, seen)
 
     # -- tracking ------------------------------------------------------------------------
