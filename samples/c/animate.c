@@ -1,12 +1,16 @@
-/* The smallest complete use of libstylemm from C: load a bundle, bake a character, animate
- * one frame, write its vertices and normals. A template for engine plugins, and a test (the
- * Python test suite compiles and runs it on a bundle and compares them with stylemm_runtime's).
+/* The smallest complete use of libstylemm from C: load a bundle, make the character of a seed,
+ * animate one frame, write its vertices and normals. A template for engine plugins, and a test
+ * (the Python test suite compiles and runs it on a bundle, on Linux, Windows and arm64, and
+ * compares what it writes with stylemm_runtime's).
  *
  *   cc -std=c99 -I bindings/include samples/c/animate.c -L <dir of libstylemm.so> -lstylemm -o animate
- *   ./animate BUNDLE OUT.f32 [shape value for every dimension] [jawOpen weight]
+ *   ./animate BUNDLE OUT.f32 [seed] [jawOpen weight]
  *
+ * A seed is a character everywhere: its identity is the first K values of smm_sample_normal's
+ * stream, its texture latent the next Z, as in stylemm_runtime's model.character(seed=...).
  * OUT.f32 gets N x 3 float32 vertices (glTF axes, metres), posed with the neck turned, then
- * their N x 3 unit normals. */
+ * their N x 3 unit normals, then the K + Z values of the seed (shape, then texture_z: what an
+ * engine feeds texture.onnx for this character's texture). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,20 +21,23 @@ static int fail(const char* what, const char* message) {
   return 1;
 }
 
-static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_info* info, float shape_value,
+static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_info* info, uint64_t seed,
                    float jaw_open, const char* out_path) {
-  float* shape = calloc((size_t)info->shape_dim, sizeof(float));
+  const size_t n3 = 3 * (size_t)info->vertices, n_seed = (size_t)info->shape_dim + (size_t)info->texture_dim;
   float* weights = calloc((size_t)info->expressions, sizeof(float));
   float* pose = calloc(3 * (size_t)info->joints, sizeof(float));
-  const size_t n3 = 3 * (size_t)info->vertices;
-  float* frame = malloc(2 * n3 * sizeof(float)); /* the vertices, then the normals */
+  float* frame = malloc((2 * n3 + n_seed) * sizeof(float)); /* the vertices, the normals, the seed's values */
+  float* shape = frame + 2 * n3;
   smm_character* character = NULL;
   int result = 1;
-  if (!shape || !weights || !pose || !frame) {
+  if (!weights || !pose || !frame) {
     fprintf(stderr, "out of memory\n");
     goto done;
   }
-  for (int k = 0; k < info->shape_dim; ++k) shape[k] = shape_value;
+  if (smm_sample_normal(shape, seed, (int)n_seed) != SMM_OK) {
+    fprintf(stderr, "smm_sample_normal failed\n");
+    goto done;
+  }
   const int jaw = smm_model_find_expression(model, "jawOpen");
   if (jaw >= 0) weights[jaw] = jaw_open;
   if (info->joints > 1) pose[3 * 1 + 1] = 0.3f; /* joint 1 (OpenHead's neck) turned about +Y */
@@ -41,7 +48,7 @@ static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_i
     goto done;
   }
   FILE* out = fopen(out_path, "wb");
-  if (!out || fwrite(frame, sizeof(float), 2 * n3, out) != 2 * n3) {
+  if (!out || fwrite(frame, sizeof(float), 2 * n3 + n_seed, out) != 2 * n3 + n_seed) {
     fprintf(stderr, "cannot write %s\n", out_path);
   } else {
     result = 0;
@@ -49,7 +56,6 @@ static int animate(smm_model* model, smm_evaluator* evaluator, const smm_model_i
   if (out) fclose(out);
 done:
   smm_character_destroy(character);
-  free(shape);
   free(weights);
   free(pose);
   free(frame);
@@ -58,7 +64,7 @@ done:
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: %s BUNDLE OUT.f32 [shape value] [jawOpen weight]\n", argv[0]);
+    fprintf(stderr, "usage: %s BUNDLE OUT.f32 [seed] [jawOpen weight]\n", argv[0]);
     return 2;
   }
   if (smm_check_version(STYLEMM_VERSION) != SMM_OK)
@@ -73,8 +79,8 @@ int main(int argc, char** argv) {
   }
   smm_model_info info;
   smm_model_get_info(&info, model);
-  const int result = animate(model, evaluator, &info, argc > 3 ? strtof(argv[3], NULL) : 0.0f,
-                             argc > 4 ? strtof(argv[4], NULL) : 0.5f, argv[2]);
+  const uint64_t seed = argc > 3 ? (uint64_t)strtoull(argv[3], NULL, 10) : 0; /* any uint64 is a seed */
+  const int result = animate(model, evaluator, &info, seed, argc > 4 ? strtof(argv[4], NULL) : 0.5f, argv[2]);
   smm_evaluator_destroy(evaluator);
   smm_model_destroy(model);
   return result;

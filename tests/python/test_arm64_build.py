@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
-from c_sample import ROOT, build_sample, expected_frame, read_frame, toolchain, vertex_normals
+from c_sample import ROOT, build_sample, check_seed_stream, expected_frame, read_frame, toolchain, vertex_normals
 
 CC = "aarch64-linux-gnu-gcc"
 NM = "aarch64-linux-gnu-nm"
@@ -36,17 +36,28 @@ def test_the_arm64_library_exports_only_the_c_abi_and_has_no_x86_kernel(arm64_bu
     assert "stylemm::sine_layer_avx2(" not in symbols
 
 
-def test_the_c_sample_animates_the_bundle_on_arm64_like_on_x86(arm64_build, bundle_path, tmp_path):
+def _run_on_qemu(arm64_build, *args) -> None:
     assert shutil.which(QEMU), f"QEMU is needed to run the arm64 build: {INSTALL}"
+    subprocess.run([QEMU, "-L", SYSROOT, *args], check=True, cwd=arm64_build, capture_output=True)
+
+
+def test_the_c_sample_animates_the_bundle_on_arm64_like_on_x86(arm64_build, bundle_path, tmp_path):
     out = tmp_path / "frame.f32"
-    subprocess.run([QEMU, "-L", SYSROOT, arm64_build / "animate", bundle_path, out, "0.3", "0.7"], check=True,
-                   cwd=arm64_build, capture_output=True)  # fmt: skip
+    _run_on_qemu(arm64_build, arm64_build / "animate", bundle_path, out, "7", "0.7")
     # Not bit for bit: GCC fuses a * b + c into one rounding on arm64 (it does not for
     # x86-64 without FMA), and Eigen's NEON and SSE products add in different orders. The
     # normals are checked against the arm64 vertices' own: the tiny test networks make small
     # triangles, whose normals differ by up to 2e-4 between the two builds' vertices.
-    (vertices, normals), (expected, _) = read_frame(out), expected_frame(bundle_path, 0.3, 0.7)
+    # The seed's values are bit for bit: smm_sample_normal is compiled without fused
+    # multiply-adds (-ffp-contract=off), so the character of seed 7 is the same everywhere.
+    expected, _, expected_seed = expected_frame(bundle_path, 7, 0.7)
+    vertices, normals, seed_values = read_frame(out, len(expected))
+    assert seed_values.tobytes() == expected_seed.tobytes()
     assert vertices.shape == expected.shape
     assert np.abs(vertices - expected).max() <= 1e-6  # metres
     faces = stylemm_runtime.load(bundle_path).faces
     assert np.abs(normals - vertex_normals(vertices, faces)).max() <= 1e-5
+
+
+def test_arm64_draws_the_seed_streams_python_draws(arm64_build, tmp_path):
+    check_seed_stream(lambda args: _run_on_qemu(arm64_build, arm64_build / "seed_animate", *args), tmp_path / "seeds.f32")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import stylemm_runtime
-from c_sample import ROOT, build_sample, expected_frame, read_frame
+from c_sample import ROOT, build_sample, check_seed_stream, expected_frame, read_frame
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +30,25 @@ def animate(compiler, tmp_path_factory):
 
 
 def _animates_like_python(exe, bundle_path, tmp_path) -> None:
+    """The character of seed 7 (its shape and texture_z, bit for bit), animated bit for bit."""
     out = tmp_path / "frame.f32"
-    subprocess.run([exe, bundle_path, out, "0.3", "0.7"], check=True)
-    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
-        assert np.array_equal(written, expected)
+    subprocess.run([exe, bundle_path, out, "7", "0.7"], check=True)
+    expected = expected_frame(bundle_path, seed=7, jaw=0.7)
+    for written, wanted in zip(read_frame(out, len(expected[0])), expected):
+        assert written.tobytes() == wanted.tobytes()
 
 
 def test_the_c_sample_animates_the_bundle_like_python(animate, bundle_path, tmp_path):
     _animates_like_python(animate, bundle_path, tmp_path)
+
+
+def test_c_draws_the_seed_streams_python_draws(compiler, tmp_path):
+    library = stylemm_runtime.native_library()
+    exe = tmp_path / "seed_stream"
+    subprocess.run([compiler, "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", str(ROOT / "bindings/include"),
+                    str(ROOT / "tests/cpp/seed_stream.c"), str(library), f"-Wl,-rpath,{library.parent}", "-o", str(exe)],
+                   check=True)  # fmt: skip
+    check_seed_stream(lambda args: subprocess.run([exe, *args], check=True), tmp_path / "seeds.f32")
 
 
 def test_the_c_sample_animates_the_bundle_linked_statically(compiler, bundle_path, tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from c_sample import ROOT, build_sample, expected_frame, read_frame, toolchain
+from c_sample import ROOT, build_sample, check_seed_stream, expected_frame, read_frame, toolchain
 
 CC = "x86_64-w64-mingw32-gcc-posix"
 OBJDUMP = "x86_64-w64-mingw32-objdump"
@@ -52,11 +52,21 @@ def test_the_dll_exports_only_the_c_abi_and_needs_only_windows(windows_build):
     assert exports and all(name.startswith("smm_") and f"{name}(" in header for name in exports)
 
 
+def _run_on_wine(windows_build, tmp_path, *args) -> None:
+    env = {**os.environ, "WINEPREFIX": str(tmp_path / "wine"), "WINEDEBUG": "-all"}
+    subprocess.run([_wine(), *args], check=True, env=env, cwd=windows_build, capture_output=True)
+
+
 def test_the_c_sample_animates_the_bundle_on_windows_like_on_linux(windows_build, bundle_path, tmp_path):
     out = tmp_path / "frame.f32"
-    env = {**os.environ, "WINEPREFIX": str(tmp_path / "wine"), "WINEDEBUG": "-all"}
-    subprocess.run([_wine(), windows_build / "animate.exe", bundle_path, out, "0.3", "0.7"], check=True, env=env,
-                   cwd=windows_build, capture_output=True)  # fmt: skip
-    # The same compiler version and the same kernels (chosen by the same CPU) on both: bit for bit.
-    for written, expected in zip(read_frame(out), expected_frame(bundle_path, shape_value=0.3, jaw=0.7)):
-        assert np.array_equal(written, expected)
+    _run_on_wine(windows_build, tmp_path, windows_build / "animate.exe", bundle_path, out, "7", "0.7")
+    # The same compiler version and the same kernels (chosen by the same CPU) on both: bit for
+    # bit, and the character of seed 7 is model.character(seed=7)'s.
+    expected = expected_frame(bundle_path, seed=7, jaw=0.7)
+    for written, wanted in zip(read_frame(out, len(expected[0])), expected):
+        assert written.tobytes() == wanted.tobytes()
+
+
+def test_windows_draws_the_seed_streams_python_draws(windows_build, tmp_path):
+    check_seed_stream(lambda args: _run_on_wine(windows_build, tmp_path, windows_build / "seed_animate.exe", *args),
+                      tmp_path / "seeds.f32")  # fmt: skip
