@@ -16,3 +16,23 @@ def test_export_writes_the_realistic_bundle_and_overwrites_only_when_forced(open
     glb = tmp_path / "head.glb"
     assert main(["--style", "realistic", "--out", str(out), "--force", "--glb", str(glb), "--character-seed", "3"]) == 0
     assert glb.stat().st_size > 100_000 and "morph targets vs the network" in capsys.readouterr().out
+
+
+def test_export_takes_a_pack_folder_and_lists_the_shipped_styles(openhead, networks, tmp_path, capsys):
+    """--style takes the path of any style pack (what stylemm-train writes), and records its
+    name and prompt; --list-styles names the shipped packs."""
+    from stylemm.packs import StylePack
+
+    deformer, generator = networks
+    pack = StylePack(style="tiny-orc", source_model="openhead", deformer=deformer, texture_generator=generator,
+                     prompt="a green orc").save(tmp_path / "pack")  # fmt: skip
+    out = tmp_path / "tiny.smm"
+    assert main(["--style", str(pack), "--out", str(out)]) == 0
+    model = stylemm_runtime.load(out)
+    assert (model.style, model.bundle.manifest["prompt"]) == ("tiny-orc", "a green orc")
+    assert model.landmarks is not None and len(model.landmarks.triangles) == 478
+    capsys.readouterr()
+    assert main(["--list-styles"]) == 0
+    assert "realistic" in capsys.readouterr().out.split()
+    assert main(["--style", "no-such-style", "--out", str(tmp_path / "x.smm")]) == 2
+    assert "no style 'no-such-style'" in capsys.readouterr().err
