@@ -2,9 +2,9 @@
 a frame (mesh + normals, posed, ~15 of 52 expression weights active) for 1 and 64
 characters in the native core vs numpy's baked path vs ONNX Runtime's exact network;
 baking a character natively vs stylemm_runtime.baking (ONNX Runtime); the deformer itself
-natively vs ONNX Runtime; and the same frame and bake timed in C, without Python
-(benchmarks/native_frame.cpp, built here with CMake), with the time it takes just to read
-the morph targets those frames blend.
+natively vs ONNX Runtime, and from one Python thread vs two (an Evaluator each); and the
+same frame and bake timed in C, without Python (benchmarks/native_frame.cpp, built here
+with CMake), with the time it takes just to read the morph targets those frames blend.
 
     python benchmarks/native.py [--runs 9] [--threads 2]
 """
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -48,6 +49,30 @@ def c_benchmark(bundle: Path, runs: int, threads: int, arch: str = "") -> dict:
     result = subprocess.run([build / "stylemm_native_frame", bundle, str(runs), str(threads)], check=True,
                             capture_output=True, text=True)  # fmt: skip
     return json.loads(result.stdout)
+
+
+def two_threads_speedup(native, shapes: np.ndarray, expressions: np.ndarray, calls: int = 24) -> str:
+    """The same `calls` deform calls on one Python thread and split over two, each thread on
+    its own evaluator (stylemm_runtime._native.Evaluator): the GIL is released and no lock
+    taken, so on two free cores two threads take about half the time."""
+    evaluators = [stylemm_runtime.native().Evaluator(native) for _ in range(2)]
+
+    def work(evaluator, count):
+        for _ in range(count):
+            evaluator.deform(shapes, expressions)
+
+    work(evaluators[0], 2)  # warm
+    begin = time.perf_counter()
+    work(evaluators[0], calls)
+    one = time.perf_counter() - begin
+    threads = [threading.Thread(target=work, args=(e, calls // 2)) for e in evaluators]
+    begin = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    two = time.perf_counter() - begin
+    return f"one thread {one * 1e3 / calls:.2f} ms per call, two threads {two * 1e3 / calls:.2f}, speed-up {one / two:.2f}"
 
 
 def has_avx2_fma() -> bool:
@@ -90,6 +115,8 @@ def main() -> None:
     expressions = baking.sample_expressions(model.expression_names, 8, rng)
     error_mm = 1000 * np.abs(native.deform(shapes, expressions) - model.deform(shapes, expressions)).max()
     print(f"deformer, native vs ONNX Runtime on 8 random (shape, expression): max {error_mm:.1e} mm")
+
+    print(f"deformer from Python threads, 8 meshes per call: {two_threads_speedup(native, shapes, expressions)}")
 
     print(f"{'characters':>10} {'native':>9} {'baked numpy':>12} {'exact ORT':>10} {'numpy/native':>13} {'ORT/native':>11}   (ms per frame)")
     for count in (1, 64):
