@@ -154,7 +154,7 @@ SMM_API smm_status smm_split_uv_seams(int* n_render, int* vertex_map, int* uv_ma
  * first K (smm_model_info.shape_dim), texture_z = the next Z (texture_dim). stylemm_runtime's
  * Model.character(seed=...) and the Unity and Unreal samples all make characters this way,
  * so a seed picked in Python is the same face in an engine. The stream does not depend on
- * count: a shorter draw is a prefix of a longer one.
+ * count: a shorter draw is a prefix of a longer one. (Output first, as in every function here.)
  *
  * The algorithm, bit for bit (docs/native.md; runtime/stylemm_runtime/seeds.py reproduces it
  * in numpy). All arithmetic is IEEE-754 binary64, each operation rounded to nearest, in the
@@ -177,7 +177,7 @@ SMM_API smm_status smm_split_uv_seams(int* n_render, int* vertex_map, int* uv_ma
  *       f = m - 1, t = f / (2 + f), z = t * t, w = z * z
  *       t1 = w * (Lg2 + w * (Lg4 + w * Lg6)), t2 = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7)))
  *       R = t2 + t1, h = 0.5 * f * f  (that is (0.5 * f) * f)
- *       log(s) = k * Ln2Hi - ((h - (t * (h + R) + k * Ln2Lo)) - f)
+ *       log(s) = k * Ln2Hi - ((h - (t * (h + R) + k * Ln2Lo)) - f)   (k converted to double)
  *   with fdlibm's constants Ln2Hi = 6.93147180369123816490e-01, Ln2Lo = 1.90821492927058770002e-10,
  *       Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01, Lg3 = 2.857142874366239149e-01,
  *       Lg4 = 2.222219843214978396e-01, Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
