@@ -3,6 +3,8 @@ antialiasing. Everything else (interpolation, textures, shading) is plain torch 
 on any device.
 
 - ``cpu``: this package's own rasterizer and edge antialiasing (works everywhere).
+- ``cpu-reference``: the same CPU path as first written, slower and with the same outputs
+  bit for bit; the fast path is tested and timed against it.
 - ``nvdiffrast``: NVIDIA's CUDA rasterizer and antialiasing, for CUDA tensors where
   ``nvdiffrast`` is installed. Its outputs are converted to ours: row 0 at the top
   (nvdiffrast's is the bottom, as in OpenGL), triangle -1 for background (it stores
@@ -18,25 +20,32 @@ import importlib.util
 
 import torch
 
-from stylemm.render.antialias import antialias, edge_neighbours
-from stylemm.render.rasterize import Rasterization, barycentrics, rasterize
+from stylemm.render.antialias import antialias, antialias_reference, edge_neighbours
+from stylemm.render.rasterize import (Rasterization, barycentrics, barycentrics_reference, interpolate, interpolate_reference,
+                                      rasterize, rasterize_reference)
 
-BACKENDS = ("auto", "cpu", "nvdiffrast")
+BACKENDS = ("auto", "cpu", "cpu-reference", "nvdiffrast")
 
 
 class CpuBackend:
     name = "cpu"
 
-    def __init__(self, faces: torch.Tensor):
+    def __init__(self, faces: torch.Tensor, reference: bool = False):
         self.faces = faces
         self.neighbours = edge_neighbours(faces)
+        self.reference = reference
+        if reference:
+            self.name = "cpu-reference"
+        self.interpolate = interpolate_reference if reference else interpolate
 
     def rasterize(self, clip: torch.Tensor, pixels: torch.Tensor, height: int, width: int):
-        raster = rasterize(pixels.detach(), (clip[..., 2] / clip[..., 3]).detach(), self.faces, height, width)
-        return raster, barycentrics(pixels, clip[..., 3], self.faces, raster)
+        visibility, weights = (rasterize_reference, barycentrics_reference) if self.reference else (rasterize, barycentrics)
+        raster = visibility(pixels.detach(), (clip[..., 2] / clip[..., 3]).detach(), self.faces, height, width)
+        return raster, weights(pixels, clip[..., 3], self.faces, raster)
 
     def antialias(self, color: torch.Tensor, raster: Rasterization, clip: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
-        return antialias(color, raster, pixels, self.faces, self.neighbours)
+        blend = antialias_reference if self.reference else antialias
+        return blend(color, raster, pixels, self.faces, self.neighbours)
 
 
 class NvdiffrastBackend:
@@ -55,6 +64,7 @@ class NvdiffrastBackend:
         self.dr = dr
         self.context = dr.RasterizeCudaContext(device=device)
         self.triangles = faces.to(device=device, dtype=torch.int32).contiguous()
+        self.interpolate = interpolate
 
     def rasterize(self, clip: torch.Tensor, pixels: torch.Tensor, height: int, width: int):
         native, _ = self.dr.rasterize(self.context, clip.float().contiguous(), self.triangles, (height, width))
@@ -82,4 +92,6 @@ def make_backend(name: str, faces: torch.Tensor, device: torch.device):
     if check_backend(name) == "auto":
         gpu = device.type == "cuda" and importlib.util.find_spec("nvdiffrast") is not None
         name = "nvdiffrast" if gpu else "cpu"
-    return NvdiffrastBackend(faces, device) if name == "nvdiffrast" else CpuBackend(faces.to(device))
+    if name == "nvdiffrast":
+        return NvdiffrastBackend(faces, device)
+    return CpuBackend(faces.to(device), reference=name == "cpu-reference")

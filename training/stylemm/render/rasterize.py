@@ -8,7 +8,7 @@ everything interpolated from them is differentiable w.r.t. the vertices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -21,10 +21,47 @@ class Rasterization:
     triangle: torch.Tensor  # (B, H, W) int64 triangle index, -1 for background
     depth: torch.Tensor  # (B, H, W) NDC depth of the visible surface, +inf for background
     native: torch.Tensor | None = None  # a GPU backend's own raster output, for its antialiasing
+    # The covered pixels as flat indices b * H * W + y * W + x in row-major order (the order
+    # of mask.nonzero()), and their screen-space barycentrics where the rasterizer kept them.
+    covered_index: torch.Tensor | None = None
+    screen: torch.Tensor | None = None
+    _cache: dict = field(default_factory=dict, repr=False)  # covered pixels, their triangles and corners
 
     @property
     def mask(self) -> torch.Tensor:
         return self.triangle >= 0
+
+    def covered(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(b, y, x) of the covered pixels, row-major: every per-pixel step gathers through
+        these, so they are found once per raster, not once per step."""
+        if "covered" not in self._cache:
+            if self.covered_index is None:
+                self.covered_index = torch.nonzero(self.mask.reshape(-1)).squeeze(1)
+            _, height, width = self.triangle.shape
+            index = self.covered_index
+            self._cache["covered"] = (index // (height * width), index // width % height, index % width)
+        return self._cache["covered"]
+
+    def covered_triangles(self) -> torch.Tensor:
+        """(M,) the triangle seen at each covered pixel, in ``covered()`` order."""
+        if "triangles" not in self._cache:
+            self.covered()
+            self._cache["triangles"] = self.triangle.reshape(-1).index_select(0, self.covered_index)
+        return self._cache["triangles"]
+
+    def corner_rows(self, faces: torch.Tensor, vertices_per_image: int = 0) -> list[torch.Tensor]:
+        """Three (M,) tensors: each covered pixel's triangle corner k as a row of a (B * N)
+        vertex table, or of an (N) one shared by the batch when ``vertices_per_image`` is 0.
+        One-dimensional on purpose: gathers of (M, 3) int64 rows are several times slower."""
+        key = ("corners", faces.data_ptr(), faces.shape, vertices_per_image)
+        if key not in self._cache:
+            triangles = self.covered_triangles()
+            rows = [faces[:, k].contiguous().index_select(0, triangles) for k in range(3)]
+            if vertices_per_image:
+                offset = self.covered()[0] * vertices_per_image
+                rows = [r + offset for r in rows]
+            self._cache[key] = rows
+        return self._cache[key]
 
 
 def pixel_centres(height: int, width: int, dtype=torch.float32, device=None) -> torch.Tensor:
@@ -34,13 +71,163 @@ def pixel_centres(height: int, width: int, dtype=torch.float32, device=None) -> 
     return torch.stack([xs, ys], dim=-1)
 
 
+# Bounding-box sides (pixels) that get their own dense tile shape; triangles whose box is
+# wider or taller than the last are expanded pixel by pixel instead (few at 256 px).
+TILE_SIDES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+
+
 @torch.no_grad()
 def rasterize(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: torch.Tensor, height: int, width: int) -> Rasterization:
-    """Closest triangle per pixel centre.
+    """Closest triangle per pixel centre, for the whole batch at once.
 
     pixels: (B, N, 2) vertex positions in pixels; ndc_depth: (B, N) z/w in [-1, 1]
     (vertices outside it are treated as clipped); faces: (F, 3).
+
+    Every triangle is tested against the pixel centres of its bounding box. Triangles are
+    grouped by box size, and each group is tested as one dense (triangles, rows, columns)
+    tile with broadcast edge functions, so the work is a few dozen tensor operations per
+    batch rather than a gather per (triangle, pixel) pair. The arithmetic is
+    ``rasterize_reference``'s, operation for operation, so the result is the same bit for bit.
     """
+    batch, n_faces = pixels.shape[0], len(faces)
+    corners = pixels[:, faces].reshape(-1, 3, 2)  # (B * F, 3, 2); triangle t is face t % F of image t // F
+    zs = ndc_depth[:, faces].reshape(-1, 3)
+    lo, size = _pixel_boxes(corners, zs, height, width)
+    ordinary = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]).abs() < 2.0**60
+    parts = _tiles(corners, lo, size, ordinary)
+    large = (size > 0).all(1) & ((size > TILE_SIDES[-1]).any(1) | ~ordinary)
+    parts.append(_expanded_fragments(corners, lo, size, torch.nonzero(large).squeeze(1)))
+    tri, px, py, screen = (torch.cat(column) for column in zip(*parts))
+    # z/w is affine in screen space, so plain screen barycentrics interpolate it exactly.
+    depth = (screen * zs.index_select(0, tri)).sum(-1)
+    face = tri % n_faces
+    pixel = (tri // n_faces * height + py) * width + px
+    depth_out = torch.full((batch * height * width,), torch.inf, dtype=pixels.dtype, device=pixels.device)
+    depth_out.scatter_reduce_(0, pixel, depth, reduce="amin")
+    nearest = depth <= depth_out.index_select(0, pixel)
+    # Among equal depths take the highest index: deterministic, whatever the order.
+    triangle_out = torch.full((batch * height * width,), -1, dtype=torch.long, device=pixels.device)
+    triangle_out.scatter_reduce_(0, pixel[nearest], face[nearest], reduce="amax")
+    # Keep the winners' barycentrics (each (triangle, pixel) pair is tested once), in row-major order.
+    won = torch.nonzero(nearest).squeeze(1)
+    won = won[face.index_select(0, won) == triangle_out.index_select(0, pixel.index_select(0, won))]
+    slot = torch.empty_like(triangle_out)
+    slot[pixel.index_select(0, won)] = won
+    covered = torch.nonzero(triangle_out >= 0).squeeze(1)
+    return Rasterization(triangle_out.view(batch, height, width), depth_out.view(batch, height, width),
+                         covered_index=covered, screen=screen.index_select(0, slot.index_select(0, covered)))  # fmt: skip
+
+
+def _pixel_boxes(corners: torch.Tensor, zs: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each triangle's first pixel (T, 2) and box size (T, 2) in pixels; size 0 for clipped ones."""
+    visible = ((zs > -1) & (zs < 1)).all(1)
+    # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
+    lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
+    hi = torch.floor(corners.amax(1) - 0.5)
+    hi[:, 0].clamp_(max=width - 1)
+    hi[:, 1].clamp_(max=height - 1)
+    size = (hi - lo + 1).clamp(min=0).long()
+    size[~visible] = 0
+    size[(size == 0).any(1)] = 0
+    return torch.where(size > 0, lo, 0).long(), size
+
+
+def _tile_groups(size: torch.Tensor, ordinary: torch.Tensor):
+    """(triangles, tile columns, tile rows) for each tile shape in use, for the ``ordinary``
+    triangles (T,) bool; the others are left to ``_expanded_fragments``."""
+    sides = torch.tensor(TILE_SIDES, device=size.device)
+    side_x = torch.searchsorted(sides, size[:, 0].contiguous())  # the smallest tile side that holds the box
+    side_y = torch.searchsorted(sides, size[:, 1].contiguous())
+    tiled = (size > 0).all(1) & (size <= TILE_SIDES[-1]).all(1) & ordinary
+    shape = torch.where(tiled, side_y * len(TILE_SIDES) + side_x, -1)
+    order = torch.argsort(shape, stable=True)
+    shapes, counts = torch.unique_consecutive(shape[order], return_counts=True)
+    for group, code in zip(torch.split(order, counts.tolist()), shapes.tolist()):
+        if code >= 0:
+            yield group, TILE_SIDES[code % len(TILE_SIDES)], TILE_SIDES[code // len(TILE_SIDES)]
+
+
+def _tiles(corners, lo, size, ordinary):
+    """``_tile_fragments`` of every tile shape in use; the triangles' data are put in group
+    order once, so each group reads contiguous slices."""
+    groups = list(_tile_groups(size, ordinary))
+    if not groups:
+        return []
+    order = torch.cat([group for group, _, _ in groups])
+    corners, lo, size = corners[order], lo[order], size[order]
+    out, start = [], 0
+    for group, kx, ky in groups:
+        stop = start + len(group)
+        tri, px, py, screen = _tile_fragments(corners[start:stop], lo[start:stop], size[start:stop], kx, ky)
+        out.append((group.index_select(0, tri), px, py, screen))
+        start = stop
+    return out
+
+
+def _tile_fragments(corners, lo, size, kx: int, ky: int):
+    """(triangle, x, y, screen barycentrics) of the pixel centres of the triangles' boxes
+    that lie inside them, testing each box as a (kx, ky) tile; triangle indexes ``corners``.
+
+    The numbers are ``screen_barycentrics``' (w_k / area, inside where all are >= 0), got
+    with fewer full-tile operations. The edge function cross(b - p, c - p) is
+    (b.x - p.x)(c.y - p.y) - (b.y - p.y)(c.x - p.x): its differences depend on the column
+    or the row only, so they are (T, kx) and (T, ky) and only the products are full tiles.
+    Multiplying the x differences by the sign s of the area makes s * w_k >= 0 the inside
+    test, which equals w_k / area >= 0 (negation is exact; |area| < 2^60 keeps w / area
+    from rounding to zero), and (s w_k) / (s area) is w_k / area to the bit. Columns and
+    rows past the box, and zero areas, get NaN differences, which fail every test.
+    """
+    dtype = corners.dtype
+    first = lo
+    columns, rows = torch.arange(kx, device=lo.device), torch.arange(ky, device=lo.device)
+    cx = torch.where(columns < size[:, 0, None], (first[:, 0, None] + columns).to(dtype) + 0.5, torch.nan)
+    cy = torch.where(rows < size[:, 1, None], (first[:, 1, None] + rows).to(dtype) + 0.5, torch.nan)
+    a, b, c = corners.unbind(1)  # (T, 2) each
+    area = _cross(b - a, c - a)
+    sign = torch.where(area != 0, torch.sign(area), torch.nan)[:, None]
+    dx = [((v[:, 0, None] - cx) * sign)[:, None, :] for v in (a, b, c)]  # (T, 1, kx): s (corner x - centre x)
+    dy = [(v[:, 1, None] - cy)[:, :, None] for v in (a, b, c)]  # (T, ky, 1)
+    weights, inside = [], None
+    for i, j in ((1, 2), (2, 0), (0, 1)):  # w0 = cross(b - p, c - p), w1 = cross(c - p, a - p), w2 = cross(a - p, b - p)
+        w = dx[i] * dy[j]
+        w -= dy[i] * dx[j]
+        inside = w >= 0 if inside is None else inside.logical_and_(w >= 0)
+        weights.append(w.reshape(-1))
+    # Flat indices: gathers through one index are far cheaper than (t, row, column) triples.
+    flat = torch.nonzero(inside.reshape(-1)).squeeze(1)
+    t, cell = flat // (kx * ky), flat % (kx * ky)
+    screen = torch.stack([w.index_select(0, flat) for w in weights], -1) / (area * sign[:, 0]).index_select(0, t)[:, None]
+    return t, first[:, 0].index_select(0, t) + cell % kx, first[:, 1].index_select(0, t) + cell // kx, screen
+
+
+def _expanded_fragments(corners, lo, size, group):
+    """``_tile_fragments`` for large boxes: every (triangle, pixel) pair listed, in chunks
+    of CHUNK_PAIRS pairs to bound memory."""
+    count = size[group, 0] * size[group, 1]
+    out = [(group[:0], group[:0], group[:0], corners.new_zeros(0, 3))]
+    cumulative = torch.cumsum(count, 0)
+    start = 0
+    while start < len(group):
+        base = cumulative[start - 1] if start else 0
+        stop = max(int(torch.searchsorted(cumulative, base + CHUNK_PAIRS, right=True)), start + 1)
+        tris, n = group[start:stop], count[start:stop]
+        tri = torch.repeat_interleave(tris, n)
+        offsets = torch.cumsum(n, 0) - n
+        local = torch.arange(int(n.sum()), device=tri.device) - torch.repeat_interleave(offsets, n)
+        px = lo[tri, 0] + local % size[tri, 0]
+        py = lo[tri, 1] + local // size[tri, 0]
+        weights = screen_barycentrics(corners[tri], torch.stack([px, py], -1).to(corners.dtype) + 0.5)
+        inside = (weights >= 0).all(-1)
+        out.append((tri[inside], px[inside], py[inside], weights[inside]))
+        start = stop
+    return tuple(torch.cat(column) for column in zip(*out))
+
+
+@torch.no_grad()
+def rasterize_reference(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: torch.Tensor, height: int,
+                        width: int) -> Rasterization:  # fmt: skip
+    """``rasterize`` as it was first written: one image at a time, every candidate (triangle,
+    pixel) pair gathered. Kept as the reference the fast path is tested and timed against."""
     batch = pixels.shape[0]
     triangle = torch.full((batch, height * width), -1, dtype=torch.long, device=pixels.device)
     depth = torch.full((batch, height * width), torch.inf, dtype=pixels.dtype, device=pixels.device)
@@ -91,7 +278,7 @@ def _rasterize_chunk(tris, corners, zs, lo, size, count, width, triangle_out, de
     before = depth_out.clone()
     depth_out.scatter_reduce_(0, pixel, depth, reduce="amin")
     triangle_out[depth_out < before] = -1  # an earlier chunk's winner lost to this chunk
-    nearest = depth <= depth_out[pixel]
+    nearest = depth <= depth_out.index_select(0, pixel)
     # Among equal depths take the highest index: deterministic, whatever the order.
     triangle_out.scatter_reduce_(0, pixel[nearest], tri[nearest], reduce="amax")
 
@@ -118,18 +305,25 @@ def barycentrics(pixels: torch.Tensor, w: torch.Tensor, faces: torch.Tensor, ras
     """Differentiable perspective-correct barycentrics (B, H, W, 3); zeros on background.
 
     pixels: (B, N, 2) vertex pixel positions and w: (B, N) clip w, both with gradients.
-    Only covered pixels are computed (gathers are the expensive part on the CPU).
+    Only covered pixels are computed (gathers are the expensive part on the CPU). Without
+    gradients, the screen-space weights the rasterizer found are reused: the same numbers.
     """
-    b, y, x = raster.mask.nonzero(as_tuple=True)
-    vertex = faces[raster.triangle[b, y, x]]  # (M, 3)
-    corners = pixels[b[:, None], vertex]  # (M, 3, 2)
-    centre = torch.stack([x, y], -1).to(pixels.dtype) + 0.5
-    screen = screen_barycentrics(corners, centre)
+    batch, height, width = raster.triangle.shape
+    rows = raster.corner_rows(faces, pixels.shape[1])
+    if raster.screen is not None and not (torch.is_grad_enabled() and pixels.requires_grad):
+        screen = raster.screen.to(pixels.dtype)
+    else:
+        b, y, x = raster.covered()
+        corners = pixels.reshape(-1, 2)[torch.stack(rows, 1)]  # (M, 3, 2)
+        centre = torch.stack([x, y], -1).to(pixels.dtype) + 0.5
+        screen = screen_barycentrics(corners, centre)
     # Perspective correction: interpolate attribute / w linearly, then divide by 1 / w.
-    corrected = screen / w[b[:, None], vertex]
-    weights = corrected / corrected.sum(-1, keepdim=True)
-    dense = pixels.new_zeros(*raster.triangle.shape, 3)
-    return dense.index_put((b, y, x), weights)
+    flat_w = w.reshape(-1)
+    corrected = screen / torch.stack([flat_w.index_select(0, r) for r in rows], 1)
+    total = (corrected[:, 0] + corrected[:, 1]) + corrected[:, 2]  # .sum(-1)'s numbers: the same order
+    weights = corrected / total[:, None]
+    dense = pixels.new_zeros(batch * height * width, 3).index_copy(0, raster.covered_index, weights)
+    return dense.view(batch, height, width, 3)
 
 
 def interpolate(attributes: torch.Tensor, faces: torch.Tensor, raster: Rasterization, weights: torch.Tensor) -> torch.Tensor:
@@ -137,6 +331,35 @@ def interpolate(attributes: torch.Tensor, faces: torch.Tensor, raster: Rasteriza
 
     ``faces`` indexes ``attributes``; pass uv_faces with per-corner UVs.
     """
+    batch, height, width = raster.triangle.shape
+    channels = attributes.shape[-1]
+    rows = raster.corner_rows(faces, attributes.shape[1] if attributes.shape[0] > 1 else 0)
+    table = attributes.reshape(-1, channels)
+    w = weights.reshape(-1, 3).index_select(0, raster.covered_index)
+    # w0 v0 + w1 v1 + w2 v2 added in this order: the numbers of (w[..., None] * values).sum(-2).
+    per_pixel = w[:, 0:1] * table.index_select(0, rows[0])
+    per_pixel = per_pixel + w[:, 1:2] * table.index_select(0, rows[1])
+    per_pixel = per_pixel + w[:, 2:3] * table.index_select(0, rows[2])
+    dense = attributes.new_zeros(batch * height * width, channels).index_copy(0, raster.covered_index, per_pixel)
+    return dense.view(batch, height, width, channels)
+
+
+# -- the reference: as first written ------------------------------------------------------------
+def barycentrics_reference(pixels: torch.Tensor, w: torch.Tensor, faces: torch.Tensor, raster: Rasterization) -> torch.Tensor:
+    """``barycentrics`` as first written (recomputes everything from the raster)."""
+    b, y, x = raster.mask.nonzero(as_tuple=True)
+    vertex = faces[raster.triangle[b, y, x]]  # (M, 3)
+    corners = pixels[b[:, None], vertex]  # (M, 3, 2)
+    centre = torch.stack([x, y], -1).to(pixels.dtype) + 0.5
+    screen = screen_barycentrics(corners, centre)
+    corrected = screen / w[b[:, None], vertex]
+    weights = corrected / corrected.sum(-1, keepdim=True)
+    dense = pixels.new_zeros(*raster.triangle.shape, 3)
+    return dense.index_put((b, y, x), weights)
+
+
+def interpolate_reference(attributes: torch.Tensor, faces: torch.Tensor, raster: Rasterization, weights: torch.Tensor) -> torch.Tensor:
+    """``interpolate`` as first written."""
     b, y, x = raster.mask.nonzero(as_tuple=True)
     vertex = faces[raster.triangle[b, y, x]]  # (M, 3)
     source = b[:, None] if attributes.shape[0] > 1 else torch.zeros_like(vertex)

@@ -9,7 +9,7 @@ import torch
 
 from stylemm.render.backends import check_backend, make_backend
 from stylemm.render.camera import Camera
-from stylemm.render.rasterize import Rasterization, interpolate
+from stylemm.render.rasterize import Rasterization
 from stylemm.render.shading import DEFAULT_AMBIENT, Shading
 
 AMBIENT = DEFAULT_AMBIENT
@@ -47,8 +47,8 @@ class MeshRenderer:
 
     def __init__(self, faces: torch.Tensor, uvs: torch.Tensor | None = None, uv_faces: torch.Tensor | None = None,
                  part_labels: torch.Tensor | None = None, num_parts: int | None = None, backend: str = "auto"):  # fmt: skip
-        """backend: 'auto' (nvdiffrast for CUDA tensors where installed, else 'cpu'), 'cpu' or
-        'nvdiffrast' (see stylemm.render.backends); the outputs are the same either way."""
+        """backend: 'auto' (nvdiffrast for CUDA tensors where installed, else 'cpu'), 'cpu',
+        'cpu-reference' or 'nvdiffrast' (see stylemm.render.backends); the outputs are the same either way."""
         self.faces = faces.long()
         self.uvs, self.uv_faces = uvs, None if uv_faces is None else uv_faces.long()
         self._backends = {}  # per device, made on first use
@@ -66,8 +66,9 @@ class MeshRenderer:
         pixels = camera.to_pixels(clip)
         raster, weights = backend.rasterize(clip, pixels, camera.height, camera.width)
         mask = raster.mask[..., None].to(vertices.dtype)
+        interpolate = backend.interpolate
         normals = torch.nn.functional.normalize(interpolate(vertex_normals(vertices, self.faces), self.faces, raster, weights), dim=-1, eps=1e-12)
-        albedo = self._albedo(vertices, raster, weights, texture, color)
+        albedo = self._albedo(vertices, raster, weights, texture, color, interpolate)
         to_camera = torch.nn.functional.normalize(torch.atleast_2d(camera.eye) - torch.atleast_2d(camera.target), dim=-1)
         if shading is None:
             light = AMBIENT + (1 - AMBIENT) * (normals * to_camera[:, None, None, :].to(normals)).sum(-1, keepdim=True).clamp(min=0)
@@ -96,7 +97,7 @@ class MeshRenderer:
             self._backends[device] = make_backend(self.backend_name, self.faces, device)
         return self._backends[device]
 
-    def _albedo(self, vertices, raster, weights, texture, color) -> torch.Tensor:
+    def _albedo(self, vertices, raster, weights, texture, color, interpolate) -> torch.Tensor:
         if texture is not None:
             if self.uvs is None:
                 raise ValueError("a texture needs UVs: build the MeshRenderer with uvs and uv_faces")

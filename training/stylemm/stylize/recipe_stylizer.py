@@ -26,17 +26,18 @@ class RecipeStylizer:
 
     model: the source FaceModel (its template, identity space, rig and part labels);
     variation: the std of log-strength per image (0 gives exactly the recipe's strengths);
-    background: the render background, as the source renders use.
+    background: the render background, as the source renders use; backend: the renderer's
+    (``stylemm.render.backends``; ``cpu-reference`` only to time the fast path against).
     """
 
-    def __init__(self, model, recipe: Recipe, variation: float = 0.3, background: float = 1.0):
+    def __init__(self, model, recipe: Recipe, variation: float = 0.3, background: float = 1.0, backend: str = "auto"):
         if not 0 <= variation <= 2:
             raise ValueError(f"variation must be in [0, 2] (a log-strength std), got {variation}")
         self.model, self.recipe, self.variation, self.background = model, recipe, float(variation), background
         self.geometry = GeometryAtoms.of(model)
         self.texture_names = atoms_of(TEXTURE)
         self.shading = recipe.shading
-        self.renderer = MeshRenderer(model.faces, model.uvs, model.uv_faces)
+        self.renderer = MeshRenderer(model.faces, model.uvs, model.uv_faces, backend=backend)
         # A pixel's part is its triangle's: the label most of its corners have (the first on a tie).
         corners = model.part_labels[model.faces]
         self.face_parts = torch.where(corners[:, 1] == corners[:, 2], corners[:, 1], corners[:, 0])

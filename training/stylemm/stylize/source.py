@@ -41,18 +41,20 @@ EYE_YAW_MAX, EYE_PITCH_MAX = 0.25, 0.15  # both eyes look the same way
 class SourceSampler:
     """Draws and renders random source faces for one face model and its source networks.
 
-    model: the FaceModel (topology, UVs, part labels, rig); deformer / texture_generator:
-    D_src and G_src (a style pack's ``.deformer`` and ``.texture_generator``).
+    model: the FaceModel (topology, UVs, rig); deformer / texture_generator: D_src and G_src
+    (a style pack's ``.deformer`` and ``.texture_generator``); backend: the renderer's
+    (``stylemm.render.backends``; ``cpu-reference`` only to time the fast path against).
     """
 
     model: torch.nn.Module
     deformer: torch.nn.Module
     texture_generator: torch.nn.Module
     size: int = 256
+    backend: str = "auto"
 
     def __post_init__(self):
-        self.renderer = MeshRenderer(self.model.faces, self.model.uvs, self.model.uv_faces, self.model.part_labels,
-                                     num_parts=len(self.model.part_names))  # fmt: skip
+        # No part labels: the source side keeps only the image (the masks are the stylized mesh's).
+        self.renderer = MeshRenderer(self.model.faces, self.model.uvs, self.model.uv_faces, backend=self.backend)
 
     def parameters(self, seed: int, indices: Sequence[int]) -> dict:
         """Every random choice of the samples ``indices``: shape, expression, pose, texture_z, view."""
