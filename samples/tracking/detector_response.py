@@ -10,6 +10,9 @@ neutral, then a few units at random weights), detects both, and fits per landmar
 displacement MediaPipe reports per unit of weight, through each view's camera (a linear
 least-squares problem per landmark, with a ridge towards the true blend shapes where the
 renders say little). The tracker adds (response - true basis) to a character's basis.
+The neutral renders also give, per landmark, where MediaPipe puts the point in 3D (an
+offset from the embedded surface point, fitted over all views: its depth decides how far
+the head seems to turn, and MediaPipe's points sit flatter than the surface they ride on).
 
     python samples/tracking/detector_response.py --pairs 480 --size 320   # about 5 minutes on 2 cores
 
@@ -58,6 +61,7 @@ def main(argv=None) -> None:
     g = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     true_basis = embedding.points(head.exprdirs, head.faces).double().numpy()  # (E, L, 3) at the mean shape
+    rest_normal, rest_right = np.zeros((478, 3, 3)), np.zeros((478, 3))  # per landmark, for its rest offset
     rows = [[] for _ in range(478)]  # per landmark: (2, 3E) design rows
     targets = [[] for _ in range(478)]
     samples = []
@@ -81,11 +85,17 @@ def main(argv=None) -> None:
         view = camera.view_matrix()[0].double().numpy()
         rotation = view[:3, :3] @ _rodrigues(neck[0].double().numpy())  # head frame -> camera frame
         in_camera = points @ view[:3, :3].T + view[:3, 3]
+        projected = np.stack([args.size / 2 + focal * in_camera[:, 0] / -in_camera[:, 2],
+                              args.size / 2 - focal * in_camera[:, 1] / -in_camera[:, 2]], 1)  # fmt: skip
         for landmark in range(478):
             x, y, z = in_camera[landmark]
             depth = -z
             projection = np.array([[focal / depth, 0, focal * x / depth**2], [0, -focal / depth, -focal * y / depth**2]])
             rows[landmark].append(np.kron(weights[None], projection @ rotation))  # (2, 3E): d pixels / d basis
+            # Where MediaPipe puts the neutral point, seen from many views, as a 3D offset in the head frame.
+            through = projection @ rotation
+            rest_normal[landmark] += through.T @ through
+            rest_right[landmark] += through.T @ (found[0, landmark] - projected[landmark])
             targets[landmark].append(found[1, landmark] - found[0, landmark])
         samples.append(weights)
         if pair % 40 == 0:
@@ -97,10 +107,13 @@ def main(argv=None) -> None:
         scale = np.linalg.norm(a, axis=0).mean() ** 2
         lhs = a.T @ a + args.ridge * scale * np.eye(3 * e)
         response[:, landmark] = np.linalg.solve(lhs, a.T @ b + args.ridge * scale * prior).reshape(e, 3)
+    scale = np.trace(rest_normal, axis1=1, axis2=2)[:, None, None] / 3
+    rest_correction = np.linalg.solve(rest_normal + 1e-3 * scale * np.eye(3), rest_right[..., None])[..., 0]
     digest = hashlib.sha256(np.ascontiguousarray(head.faces.numpy().astype(np.int64)).tobytes()).hexdigest()
     path = OUT / f"{args.model}_mediapipe_response.npz"
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, correction=(response - true_basis).astype(np.float32), names=np.array(names), faces_sha256=digest,
+    np.savez(tmp, correction=(response - true_basis).astype(np.float32), rest_correction=rest_correction.astype(np.float32),
+             names=np.array(names), faces_sha256=digest,
              pairs=len(samples), size=args.size)  # fmt: skip
     tmp.replace(path)
     print(f"wrote {path} from {len(samples)} pairs in {time.time() - started:.0f} s")

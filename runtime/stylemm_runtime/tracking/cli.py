@@ -71,7 +71,7 @@ def run(args) -> int:
     tracker = FaceTracker(model, settings=TrackerSettings(fov_y_deg=args.fov))
     if args.calibrate > 0:
         tracker.calibrate(args.calibrate, identity=args.identity)
-    avatar = model.character(seed=args.character_seed, backend="auto")
+    avatar = model.character(seed=args.character_seed, backend=avatar_backend())
     view = AvatarView(avatar) if (args.out or args.show) else None
     writer = weights_file = None
     out_tmp = weights_tmp = None
@@ -135,6 +135,13 @@ def run(args) -> int:
           f"{frame_index / max(elapsed, 1e-9):.1f} fps" + (f"; wrote {args.out}" if args.out else "")
           + (f"; wrote {args.weights}" if args.weights else ""), file=sys.stderr)  # fmt: skip
     return 0
+
+
+def avatar_backend() -> str:
+    """Morph targets for the avatar (what a game does per frame), blended natively where built."""
+    import stylemm_runtime
+
+    return "native" if stylemm_runtime.has_native() else "baked"
 
 
 def _opencv():

@@ -64,15 +64,18 @@ class LandmarkModel:
     @classmethod
     def from_character(cls, character, embedding, detector: str | None = "mediapipe") -> LandmarkModel:
         """The landmark model of a runtime Character (baked on the spot when it is not).
-        detector: add that detector's response (see ``detector_correction``) when one ships
+        detector: add that detector's response (see ``detector_response``) when one ships
         for this mesh; None for the true geometry."""
         from stylemm_runtime import baking
 
         model = character.model
         morphs = character.morphs if character.morphs is not None else baking.bake(model, character.shape)
         landmarks = cls.from_morphs(model, morphs.neutral, morphs.deltas, character.rest_joints, embedding)
-        correction = None if detector is None else detector_correction(model, detector)
-        return landmarks if correction is None else replace(landmarks, basis=landmarks.basis + correction)
+        response = None if detector is None else detector_response(model, detector)
+        if response is None:
+            return landmarks
+        basis, rest = response
+        return replace(landmarks, basis=landmarks.basis + basis, rest=landmarks.rest + rest)
 
     @classmethod
     def from_morphs(cls, model, neutral, deltas, rest_joints, embedding) -> LandmarkModel:
@@ -116,14 +119,17 @@ def _joint_and_descendants(parents, joint: int) -> np.ndarray:
     return np.flatnonzero(inside)
 
 
-def detector_correction(model, detector: str = "mediapipe") -> np.ndarray | None:
-    """(E, L, 3) how far ``detector``'s points move per unit of each expression beyond what
-    the geometry moves, for a bundle whose mesh and expressions match a shipped response
-    (``<source>_<detector>_response.npz`` beside this module, written by
-    samples/tracking/detector_response.py); None when none matches."""
+def detector_response(model, detector: str = "mediapipe") -> tuple[np.ndarray, np.ndarray] | None:
+    """How ``detector``'s points differ from the surface points they are embedded as, for a
+    bundle whose mesh and expressions match a shipped response (``<source>_<detector>_response.npz``
+    beside this module, written by samples/tracking/detector_response.py): (E, L, 3) extra
+    displacement per unit of each expression and (L, 3) where its neutral points sit in 3D
+    relative to the surface; None when none matches."""
     digest = hashlib.sha256(np.ascontiguousarray(np.asarray(model.faces).astype(np.int64)).tobytes()).hexdigest()
     for path in sorted(Path(__file__).parent.glob(f"*_{detector}_response.npz")):
         with np.load(path, allow_pickle=False) as z:
             if str(z["faces_sha256"]) == digest and list(z["names"]) == list(model.expression_names):
-                return z["correction"].astype(np.float64)
+                basis = z["correction"].astype(np.float64)
+                rest = z["rest_correction"].astype(np.float64) if "rest_correction" in z.files else np.zeros(basis.shape[1:])
+                return basis, rest
     return None
