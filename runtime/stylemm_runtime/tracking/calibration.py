@@ -56,7 +56,7 @@ def neutral_offsets(solver: FaceSolver, frames: list[np.ndarray], rounds: int = 
     return model
 
 
-def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camera, prior: float = 0.1,
+def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camera, prior: float = 0.03,
               step: float = 0.5) -> np.ndarray:  # fmt: skip
     """A shape (K,) for ``character`` that puts its landmarks on the calibration ``frames``
     under the poses and weights of ``fits`` (solver.Fit per frame); ``prior`` weighs the
