@@ -1,10 +1,15 @@
-"""Pairs per second of the recipe stylizer at 256 px, landmarks and masks included, and the
-share of the time each step takes (sample, render source, stylize, detect, masks, write).
+"""Pairs per second of the recipe stylizer at 256 px, landmarks and masks included, the
+share of the time each step takes (sample, render source, stylize, detect, masks, write),
+and the same against the renderer's reference path (backend ``cpu-reference``, the CPU
+renderer as first written; its pixels are the same bit for bit).
 
-    python benchmarks/stylize.py [--style orc] [--pairs 64] [--processes 2] [--size 256]
+    python benchmarks/stylize.py [--style orc] [--pairs 64] [--rounds 3] [--processes 2] [--threads 1] [--size 256]
 
-Each process is one thread making its own chunks, as ``accelerate launch --num_processes N
-stylemm-stylize`` would; the rate printed is all processes together, wall clock.
+Each process makes its own chunks with ``--threads`` torch threads, as ``accelerate launch
+--num_processes N stylemm-stylize`` would; a rate is all processes together, wall clock.
+The machine is shared, so the two paths are measured alternately in the same processes
+(fast then reference, then the other way round), ``--rounds`` times each, and the medians
+are reported with the load average (``/proc/loadavg``, 1 minute) seen after each run.
 """
 
 from __future__ import annotations
@@ -12,77 +17,113 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import statistics
 import tempfile
 import time
 from pathlib import Path
 
+PATHS = {"fast": "cpu", "reference": "cpu-reference"}
 
-def work(job: dict) -> dict:
-    import torch
 
-    torch.set_num_threads(1)
+def load_average() -> float:
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
+def makers(style: str, pairs: int, size: int) -> dict:
+    """A PairMaker per renderer path, warmed up (MediaPipe's graphs, torch's first calls)."""
     import stylemm
     from stylemm.facemodel import load
-    from stylemm.stylize import dataset as pairs
+    from stylemm.stylize import dataset
     from stylemm.stylize.recipe_stylizer import RecipeStylizer
     from stylemm.stylize.recipes import get_recipe
     from stylemm.stylize.source import SourceSampler
 
     pack = stylemm.load_pack("realistic")
     model = load(pack.source_model)
-    recipe = get_recipe(job["style"])
-    config = pairs.DatasetConfig(style=job["style"], prompt=recipe.prompt, stylizer="recipe", recipe=recipe.to_dict(),
-                                 seed=0, count=job["pairs"], size=job["size"])  # fmt: skip
-    sampler = SourceSampler(model, pack.deformer, pack.texture_generator, job["size"])
-    maker = pairs.PairMaker(config, model, sampler, RecipeStylizer(model, recipe, config.variation))
-    out = Path(job["out"])
-    maker.make(0)  # warm-up: MediaPipe's graphs, torch's first calls
-    maker.seconds.clear()
-    job["ready"].wait()  # all processes start timing together
-    start = time.perf_counter()
-    for chunk in range(job["process"], config.chunks, job["processes"]):
-        samples = maker.make(chunk)
-        with maker.timed("write"):
-            pairs.write_samples(out, chunk, samples)
-    wall = time.perf_counter() - start
-    return {"wall": wall, "seconds": dict(maker.seconds)}
+    recipe = get_recipe(style)
+    config = dataset.DatasetConfig(style=style, prompt=recipe.prompt, stylizer="recipe", recipe=recipe.to_dict(),
+                                   seed=0, count=pairs, size=size)  # fmt: skip
+    out = {}
+    for path, backend in PATHS.items():
+        sampler = SourceSampler(model, pack.deformer, pack.texture_generator, size, backend=backend)
+        maker = dataset.PairMaker(config, model, sampler, RecipeStylizer(model, recipe, config.variation, backend=backend))
+        maker.make(0)
+        maker.seconds.clear()
+        out[path] = maker
+    return out
+
+
+def work(process: int, args: dict, barrier, results) -> None:
+    import torch
+
+    torch.set_num_threads(args["threads"])
+    from stylemm.stylize import dataset
+
+    paths = makers(args["style"], args["pairs"], args["size"])
+    runs = []
+    for r in range(args["rounds"]):
+        for path in (("fast", "reference") if r % 2 == 0 else ("reference", "fast")):
+            maker = paths[path]
+            maker.seconds.clear()
+            with tempfile.TemporaryDirectory() as out:
+                barrier.wait()  # all processes start each run together
+                start = time.perf_counter()
+                for chunk in range(process, maker.config.chunks, args["processes"]):
+                    samples = maker.make(chunk)
+                    with maker.timed("write"):
+                        dataset.write_samples(Path(out), chunk, samples)
+                wall = time.perf_counter() - start
+                barrier.wait()
+            runs.append({"round": r, "path": path, "wall": wall, "seconds": dict(maker.seconds), "load": load_average()})
+    results.put((process, runs))
+
+
+def summarise(per_process: list[list[dict]], args) -> dict:
+    """Per path: the median rate over rounds, each round's rate and load, the steps' shares."""
+    report = {"style": args.style, "size": args.size, "processes": args.processes, "threads": args.threads,
+              "pairs_per_run": args.pairs, "rounds": args.rounds}  # fmt: skip
+    medians = {}
+    for path in PATHS:
+        rounds, steps = [], {}
+        for r in range(args.rounds):
+            runs = [next(run for run in runs if run["round"] == r and run["path"] == path) for runs in per_process]
+            wall = max(run["wall"] for run in runs)
+            rounds.append({"pairs_per_second": round(args.pairs / wall, 2), "load_average": runs[0]["load"]})
+            for run in runs:
+                for step, s in run["seconds"].items():
+                    steps[step] = steps.get(step, 0.0) + s
+        total = sum(steps.values())
+        medians[path] = statistics.median(r["pairs_per_second"] for r in rounds)
+        report[path] = {
+            "backend": PATHS[path],
+            "pairs_per_second_median": medians[path],
+            "runs": rounds,
+            "cpu_seconds_per_pair": round(total / (args.pairs * args.rounds), 4),
+            "share_per_step": {step: round(s / total, 3) for step, s in steps.items()},
+        }
+    report["speedup_fast_over_reference"] = round(medians["fast"] / medians["reference"], 2)
+    return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--style", default="orc")
-    parser.add_argument("--pairs", type=int, default=64)
+    parser.add_argument("--pairs", type=int, default=64, help="pairs per run (all processes together)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each path")
     parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
     parser.add_argument("--size", type=int, default=256)
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
-    with tempfile.TemporaryDirectory() as out, context.Manager() as manager:
-        ready = manager.Event()
-        jobs = [{"style": args.style, "pairs": args.pairs, "size": args.size, "out": out, "process": p,
-                 "processes": args.processes, "ready": ready} for p in range(args.processes)]  # fmt: skip
-        with context.Pool(args.processes) as pool:
-            pending = pool.map_async(work, jobs)
-            time.sleep(1.0)
-            while not pending.ready():
-                ready.set()
-                pending.wait(0.5)
-            results = pending.get()
-    wall = max(r["wall"] for r in results)
-    steps: dict[str, float] = {}
-    for r in results:
-        for step, s in r["seconds"].items():
-            steps[step] = steps.get(step, 0.0) + s
-    total = sum(steps.values())
-    report = {
-        "style": args.style,
-        "size": args.size,
-        "processes": args.processes,
-        "pairs": args.pairs,
-        "pairs_per_second": round(args.pairs / wall, 2),
-        "seconds_per_pair_per_process": round(total / args.pairs, 4),
-        "share_per_step": {step: round(s / total, 3) for step, s in steps.items()},
-    }
-    print(json.dumps(report, indent=2))
+    barrier, results = context.Barrier(args.processes), context.Queue()
+    job = {k: getattr(args, k) for k in ("style", "pairs", "size", "rounds", "processes", "threads")}
+    workers = [context.Process(target=work, args=(p, job, barrier, results)) for p in range(args.processes)]
+    for w in workers:
+        w.start()
+    per_process = [runs for _, runs in sorted(results.get() for _ in workers)]
+    for w in workers:
+        w.join()
+    print(json.dumps(summarise(per_process, args), indent=2))
 
 
 if __name__ == "__main__":

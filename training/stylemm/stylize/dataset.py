@@ -14,7 +14,11 @@ reads it (the stylized image is ``file_name``; the rest are metadata columns)::
     DIR/chunks/CCCCCC.jsonl   the finished chunks (the metadata lines, written last)
 
 Samples are made in chunks of ``chunk_size`` consecutive indices, each as one batch, so a
-sample's bytes do not depend on which process or which run made it. A chunk's files are
+sample's bytes do not depend on which process or which run made it. The renderer is not why:
+a sample's pixels are the same alone or in any batch (tests/python/test_render_fast.py). D_src
+and G_src are (batched matrix products and convolutions round differently with the batch
+size, in the last bits), and the stylizer draws a chunk's strength variations from one
+generator seeded by the chunk. A chunk's files are
 each written atomically and its line file last: a chunk with a line file is complete, so
 ``resume`` redoes only the chunks without one. Under ``accelerate launch`` process r of W
 makes the chunks c with c % W == r; the main process joins the line files in order into
