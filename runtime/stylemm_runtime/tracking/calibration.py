@@ -40,8 +40,8 @@ def neutral_offsets(solver: FaceSolver, frames: list[np.ndarray], rounds: int = 
     for _ in range(rounds):
         normal = np.zeros((model.num_landmarks, 3, 3))
         right = np.zeros((model.num_landmarks, 3))
-        solver.reset()
         for landmarks in frames:
+            solver.reset()  # each frame solved to convergence (cold), not one warm step
             fit = solver.solve(landmarks, mask=still)
             points = model.points(fit.weights, fit.rotation, fit.translation)
             residual = landmarks[:, :2] - camera.project(points)  # pixels still unexplained

@@ -59,7 +59,7 @@ class SolverSettings:
     # Eye openness (lid gap over eye width, against the rest face's) below which MediaPipe's
     # iris points are guesses: the iris stops counting and the gaze holds through the blink.
     iris_open: tuple[float, float] = (0.35, 0.7)
-    iterations: int = 3  # Gauss-Newton steps on a warm frame
+    iterations: int = 1  # Gauss-Newton steps on a warm frame: one suffices at 30 fps (docs/tracking.md)
     cold_iterations: int = 12  # on the first frame (or after the face was lost)
     landmark_weights: np.ndarray = field(default_factory=landmark_weights)
 
@@ -167,7 +167,8 @@ class FaceSolver:
         basis = self._basis  # (L, 3, E): one landmark's deltas are contiguous
         row_weight = np.sqrt(landmark_weight)[:, None] / _inter_ocular(observed)  # in inter-ocular distances
         h = m.head_weight[:, None]
-        prior = np.full(e, s.weight_prior) + (0.0 if previous is None else s.temporal_prior)
+        # (1e-9: a unit no landmark sees, such as tongueOut, must not make the system singular)
+        prior = np.full(e, s.weight_prior + 1e-9) + (0.0 if previous is None else s.temporal_prior)
         lower = np.full(6 + e, -np.inf)
         upper = np.full(6 + e, np.inf)
         for _ in range(iterations):

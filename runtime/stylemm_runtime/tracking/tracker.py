@@ -108,13 +108,16 @@ class FaceTracker:
         if identity:
             still = np.zeros(len(self.names), bool)
             for _ in range(IDENTITY_ROUNDS):  # alternate: poses for this shape, then the shape for those poses
-                self.solver.reset()
-                fits = [self.solver.solve(landmarks, mask=still) for landmarks in seen]
+                fits = [self._converged(landmarks, still) for landmarks in seen]
                 shape = calibration.fit_shape(self.model, self.character, self.embedding, fits, seen, self.solver.camera)
                 self.character = self.model.character(shape=shape, texture_z=self.character.texture_z, backend="baked")
                 self._landmark_model = LandmarkModel.from_character(self.character, self.embedding, self._response)
                 self.solver.model = self._landmark_model
         self._landmark_model = calibration.neutral_offsets(self.solver, seen)
+
+    def _converged(self, landmarks: np.ndarray, mask: np.ndarray):
+        self.solver.reset()  # cold: solved to convergence rather than one warm step
+        return self.solver.solve(landmarks, mask=mask)
 
     # -- tracking ------------------------------------------------------------------------
     def track(self, image_rgb: np.ndarray, timestamp: float) -> TrackResult:
