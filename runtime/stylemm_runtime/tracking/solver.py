@@ -200,8 +200,9 @@ class FaceSolver:
             rotation = rotations.exp(step[:3]) @ rotation
             translation = translation + step[3:6]
             weights = np.clip(weights + step[6:], 0.0, 1.0) * free
-        points = m.points(weights, rotation, translation)
-        error = (cam.project(points) - observed) * row_weight
+        # The error after the last step, to first order: the step is small on a warm frame, and
+        # re-evaluating the model would cost as much as a step.
+        error = residual.reshape(-1) + jacobian @ step
         rms = float(np.sqrt((error**2).sum() / landmark_weight.sum()))
         return Fit(rotation, translation, weights, rms)
 
