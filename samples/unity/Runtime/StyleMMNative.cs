@@ -65,7 +65,7 @@ namespace StyleMM
 #endif
 
         // STYLEMM_VERSION of the header these declarations mirror: MAJOR * 10000 + MINOR * 100 + PATCH.
-        public const int HeaderVersion = 0 * 10000 + 2 * 100 + 0;
+        public const int HeaderVersion = 0 * 10000 + 3 * 100 + 0;
 
         const CallingConvention Cdecl = CallingConvention.Cdecl;
 

@@ -41,7 +41,7 @@ public class StyleMM : ModuleRules
 			// As Epic's third-party library template does: linked, and listed as delay-loaded.
 			PublicAdditionalLibraries.Add(SharedObject);
 			PublicDelayLoadDLLs.Add(SharedObject);
-			// The linker records the soname (libstylemm.so.0.2), so that file must be staged too.
+			// The linker records the soname (libstylemm.so.0.3), so that file must be staged too.
 			foreach (string Library in Directory.GetFiles(LibDir, "libstylemm.so*"))
 			{
 				RuntimeDependencies.Add("$(PluginDir)/ThirdParty/stylemm/lib/Linux/" + Path.GetFileName(Library));
