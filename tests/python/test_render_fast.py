@@ -95,6 +95,29 @@ def test_the_rasterizer_alone_matches_on_random_triangle_soup():
     assert ((pixels.view(2, n, 3, 2).amax(2) - pixels.view(2, n, 3, 2).amin(2)) > 40).any(-1).sum() > 100  # large boxes too
 
 
+def _signed_areas(pixels, faces):
+    a, b, c = pixels[faces].unbind(1)
+    return (b - a)[:, 0] * (c - a)[:, 1] - (b - a)[:, 1] * (c - a)[:, 0]
+
+
+def test_triangles_turned_away_are_skipped_only_when_wholly_behind():
+    """The rasterizer skips triangles turned away from the camera that lie behind the surface
+    already drawn; one a hair in front of it, level with it, or a hair behind must still be
+    tested (and win, tie or lose as the reference says)."""
+    towards = torch.tensor([[-100.0, -100.0], [0.0, 300.0], [300.0, -50.0]])  # over the whole image, clockwise: facing
+    away = torch.tensor([[20.0, 20.0], [29.0, 22.0], [22.0, 30.0]])  # inside it, the other winding
+    for gap in (-1e-6, -1e-7, 0.0, 1e-7, 1e-6, 0.05):
+        pixels = torch.cat([towards, away])[None]
+        depth = torch.tensor([[0.5, 0.5, 0.5] + [0.5 + gap] * 3])
+        faces = torch.tensor([[0, 1, 2], [3, 4, 5]])
+        area = _signed_areas(pixels[0], faces)
+        assert area[0] < 0 < area[1]  # the rasterizer's "facing" is clockwise on screen
+        fast, reference = rasterize(pixels, depth, faces, 64, 64), rasterize_reference(pixels, depth, faces, 64, 64)
+        assert torch.equal(fast.triangle, reference.triangle) and torch.equal(fast.depth, reference.depth), gap
+        if abs(gap) >= 1e-6:  # nearer ones within rounding may or may not win pixels
+            assert (fast.triangle[0, 23, 23] == 1) == (gap < 0)  # a pixel inside both
+
+
 def test_gradients_are_the_reference_paths(openhead):
     """With gradients the barycentrics are recomputed from the vertices; every gradient agrees."""
     vertices, g = _heads(openhead, 2, 5)

@@ -8,7 +8,8 @@ everything interpolated from them is differentiable w.r.t. the vertices.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import torch
 
@@ -74,6 +75,32 @@ def pixel_centres(height: int, width: int, dtype=torch.float32, device=None) -> 
 # Bounding-box sides (pixels) that get their own dense tile shape; triangles whose box is
 # wider or taller than the last are expanded pixel by pixel instead (few at 256 px).
 TILE_SIDES = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+UNIT_ROUNDOFF = 2.0**-24  # float32's; float64 inputs round less, so bounds made with it hold for both
+
+
+@dataclass
+class _Triangles:
+    """The batch's triangles, triangle t being face t % F of image t // F."""
+
+    corners: torch.Tensor  # (T, 3, 2) pixels
+    zs: torch.Tensor  # (T, 3) NDC depth
+    lo: torch.Tensor  # (T, 2) first pixel of the box of pixel centres it may cover
+    size: torch.Tensor  # (T, 2) that box's size, 0 when clipped or outside the image
+    area: torch.Tensor  # (T,) twice the signed screen area, as screen_barycentrics computes it
+    face: torch.Tensor  # (T,)
+    base: torch.Tensor  # (T,) flat index of its image's first pixel
+
+    def take(self, index: torch.Tensor) -> _Triangles:
+        return _Triangles(*(getattr(self, f.name).index_select(0, index) for f in fields(self)))
+
+
+class _Fragments(NamedTuple):
+    """(triangle, pixel centre) pairs that passed the inside test."""
+
+    face: torch.Tensor  # (M,)
+    pixel: torch.Tensor  # (M,) flat b * H * W + y * W + x
+    depth: torch.Tensor  # (M,) NDC depth at the pixel centre
+    screen: torch.Tensor  # (M, 3) screen-space barycentrics
 
 
 @torch.no_grad()
@@ -85,25 +112,27 @@ def rasterize(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: torch.Tensor
 
     Every triangle is tested against the pixel centres of its bounding box. Triangles are
     grouped by box size, and each group is tested as one dense (triangles, rows, columns)
-    tile with broadcast edge functions, so the work is a few dozen tensor operations per
-    batch rather than a gather per (triangle, pixel) pair. The arithmetic is
-    ``rasterize_reference``'s, operation for operation, so the result is the same bit for bit.
+    tile with broadcast edge functions: a few dozen tensor operations per batch rather
+    than a gather per (triangle, pixel) pair. The triangles facing the camera go first;
+    the others are skipped where they lie wholly behind the surface drawn so far (the back
+    of the head), by a bound that allows for every rounding. The arithmetic is
+    ``rasterize_reference``'s, operation for operation: the result is the same bit for bit.
     """
-    batch, n_faces = pixels.shape[0], len(faces)
-    corners = pixels[:, faces].reshape(-1, 3, 2)  # (B * F, 3, 2); triangle t is face t % F of image t // F
-    zs = ndc_depth[:, faces].reshape(-1, 3)
-    lo, size = _pixel_boxes(corners, zs, height, width)
-    ordinary = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]).abs() < 2.0**60
-    parts = _tiles(corners, lo, size, ordinary)
-    large = (size > 0).all(1) & ((size > TILE_SIDES[-1]).any(1) | ~ordinary)
-    parts.append(_expanded_fragments(corners, lo, size, torch.nonzero(large).squeeze(1)))
-    tri, px, py, screen = (torch.cat(column) for column in zip(*parts))
-    # z/w is affine in screen space, so plain screen barycentrics interpolate it exactly.
-    depth = (screen * zs.index_select(0, tri)).sum(-1)
-    face = tri % n_faces
-    pixel = (tri // n_faces * height + py) * width + px
+    batch = pixels.shape[0]
+    triangles = _triangles(pixels, ndc_depth, faces, height, width)
+    drawn = (triangles.size > 0).all(1)
+    tiled = drawn & (triangles.size <= TILE_SIDES[-1]).all(1) & (triangles.area.abs() < 2.0**60)
+    facing = tiled & (triangles.area < 0)  # counter-clockwise in the world is clockwise on screen
+    fragments = _tiles(triangles, facing, width) + _expanded_fragments(triangles, drawn & ~tiled, width)
     depth_out = torch.full((batch * height * width,), torch.inf, dtype=pixels.dtype, device=pixels.device)
-    depth_out.scatter_reduce_(0, pixel, depth, reduce="amin")
+    for part in fragments:  # min is exact and order-free: one scatter per part or one in all is the same
+        depth_out.scatter_reduce_(0, part.pixel, part.depth, reduce="amin")
+    others = tiled & ~facing
+    others &= ~_hidden(depth_out.view(batch, height, width), triangles, others)
+    for part in _tiles(triangles, others, width):
+        depth_out.scatter_reduce_(0, part.pixel, part.depth, reduce="amin")
+        fragments.append(part)
+    face, pixel, depth, screen = (torch.cat(column) for column in zip(*fragments))
     nearest = depth <= depth_out.index_select(0, pixel)
     # Among equal depths take the highest index: deterministic, whatever the order.
     triangle_out = torch.full((batch * height * width,), -1, dtype=torch.long, device=pixels.device)
@@ -118,8 +147,10 @@ def rasterize(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: torch.Tensor
                          covered_index=covered, screen=screen.index_select(0, slot.index_select(0, covered)))  # fmt: skip
 
 
-def _pixel_boxes(corners: torch.Tensor, zs: torch.Tensor, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Each triangle's first pixel (T, 2) and box size (T, 2) in pixels; size 0 for clipped ones."""
+def _triangles(pixels, ndc_depth, faces, height: int, width: int) -> _Triangles:
+    batch, n_faces = pixels.shape[0], len(faces)
+    corners = pixels[:, faces].reshape(-1, 3, 2)
+    zs = ndc_depth[:, faces].reshape(-1, 3)
     visible = ((zs > -1) & (zs < 1)).all(1)
     # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
     lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
@@ -129,17 +160,18 @@ def _pixel_boxes(corners: torch.Tensor, zs: torch.Tensor, height: int, width: in
     size = (hi - lo + 1).clamp(min=0).long()
     size[~visible] = 0
     size[(size == 0).any(1)] = 0
-    return torch.where(size > 0, lo, 0).long(), size
+    area = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    image = torch.arange(batch, device=pixels.device).repeat_interleave(n_faces)
+    face = torch.arange(n_faces, device=pixels.device).repeat(batch)
+    return _Triangles(corners, zs, torch.where(size > 0, lo, 0).long(), size, area, face, image * (height * width))
 
 
-def _tile_groups(size: torch.Tensor, ordinary: torch.Tensor):
-    """(triangles, tile columns, tile rows) for each tile shape in use, for the ``ordinary``
-    triangles (T,) bool; the others are left to ``_expanded_fragments``."""
+def _tile_groups(size: torch.Tensor, chosen: torch.Tensor):
+    """(triangles, tile columns, tile rows) for each tile shape the ``chosen`` triangles need."""
     sides = torch.tensor(TILE_SIDES, device=size.device)
     side_x = torch.searchsorted(sides, size[:, 0].contiguous())  # the smallest tile side that holds the box
     side_y = torch.searchsorted(sides, size[:, 1].contiguous())
-    tiled = (size > 0).all(1) & (size <= TILE_SIDES[-1]).all(1) & ordinary
-    shape = torch.where(tiled, side_y * len(TILE_SIDES) + side_x, -1)
+    shape = torch.where(chosen, side_y * len(TILE_SIDES) + side_x, -1)
     order = torch.argsort(shape, stable=True)
     shapes, counts = torch.unique_consecutive(shape[order], return_counts=True)
     for group, code in zip(torch.split(order, counts.tolist()), shapes.tolist()):
@@ -147,26 +179,25 @@ def _tile_groups(size: torch.Tensor, ordinary: torch.Tensor):
             yield group, TILE_SIDES[code % len(TILE_SIDES)], TILE_SIDES[code // len(TILE_SIDES)]
 
 
-def _tiles(corners, lo, size, ordinary):
-    """``_tile_fragments`` of every tile shape in use; the triangles' data are put in group
-    order once, so each group reads contiguous slices."""
-    groups = list(_tile_groups(size, ordinary))
+def _tiles(triangles: _Triangles, chosen: torch.Tensor, width: int) -> list[_Fragments]:
+    """The fragments of the ``chosen`` triangles, a part per tile shape. Their data are put
+    in group order once, so each group reads contiguous slices."""
+    groups = list(_tile_groups(triangles.size, chosen))
     if not groups:
         return []
-    order = torch.cat([group for group, _, _ in groups])
-    corners, lo, size = corners[order], lo[order], size[order]
+    ordered = triangles.take(torch.cat([group for group, _, _ in groups]))
     out, start = [], 0
     for group, kx, ky in groups:
-        stop = start + len(group)
-        tri, px, py, screen = _tile_fragments(corners[start:stop], lo[start:stop], size[start:stop], kx, ky)
-        out.append((group.index_select(0, tri), px, py, screen))
-        start = stop
+        part = _Triangles(*(getattr(ordered, f.name)[start : start + len(group)] for f in fields(ordered)))
+        t, offset, screen = _tile_fragments(part, kx, ky, width)
+        out.append(_Fragments(part.face.index_select(0, t), part.base.index_select(0, t) + offset, _depth(part.zs, t, screen), screen))
+        start += len(group)
     return out
 
 
-def _tile_fragments(corners, lo, size, kx: int, ky: int):
-    """(triangle, x, y, screen barycentrics) of the pixel centres of the triangles' boxes
-    that lie inside them, testing each box as a (kx, ky) tile; triangle indexes ``corners``.
+def _tile_fragments(triangles: _Triangles, kx: int, ky: int, width: int):
+    """(triangle, y * width + x, screen barycentrics) of the pixel centres of the triangles'
+    boxes that lie inside them, testing each box as a (kx, ky) tile.
 
     The numbers are ``screen_barycentrics``' (w_k / area, inside where all are >= 0), got
     with fewer full-tile operations. The edge function cross(b - p, c - p) is
@@ -177,13 +208,12 @@ def _tile_fragments(corners, lo, size, kx: int, ky: int):
     from rounding to zero), and (s w_k) / (s area) is w_k / area to the bit. Columns and
     rows past the box, and zero areas, get NaN differences, which fail every test.
     """
-    dtype = corners.dtype
-    first = lo
-    columns, rows = torch.arange(kx, device=lo.device), torch.arange(ky, device=lo.device)
+    dtype, device = triangles.corners.dtype, triangles.corners.device
+    first, size, area = triangles.lo, triangles.size, triangles.area
+    columns, rows = torch.arange(kx, device=device), torch.arange(ky, device=device)
     cx = torch.where(columns < size[:, 0, None], (first[:, 0, None] + columns).to(dtype) + 0.5, torch.nan)
     cy = torch.where(rows < size[:, 1, None], (first[:, 1, None] + rows).to(dtype) + 0.5, torch.nan)
-    a, b, c = corners.unbind(1)  # (T, 2) each
-    area = _cross(b - a, c - a)
+    a, b, c = triangles.corners.unbind(1)  # (T, 2) each
     sign = torch.where(area != 0, torch.sign(area), torch.nan)[:, None]
     dx = [((v[:, 0, None] - cx) * sign)[:, None, :] for v in (a, b, c)]  # (T, 1, kx): s (corner x - centre x)
     dy = [(v[:, 1, None] - cy)[:, :, None] for v in (a, b, c)]  # (T, ky, 1)
@@ -197,30 +227,86 @@ def _tile_fragments(corners, lo, size, kx: int, ky: int):
     flat = torch.nonzero(inside.reshape(-1)).squeeze(1)
     t, cell = flat // (kx * ky), flat % (kx * ky)
     screen = torch.stack([w.index_select(0, flat) for w in weights], -1) / (area * sign[:, 0]).index_select(0, t)[:, None]
-    return t, first[:, 0].index_select(0, t) + cell % kx, first[:, 1].index_select(0, t) + cell // kx, screen
+    offset = (first[:, 1].index_select(0, t) + cell // kx) * width + first[:, 0].index_select(0, t) + cell % kx
+    return t, offset, screen
 
 
-def _expanded_fragments(corners, lo, size, group):
-    """``_tile_fragments`` for large boxes: every (triangle, pixel) pair listed, in chunks
-    of CHUNK_PAIRS pairs to bound memory."""
-    count = size[group, 0] * size[group, 1]
-    out = [(group[:0], group[:0], group[:0], corners.new_zeros(0, 3))]
+def _depth(zs: torch.Tensor, t: torch.Tensor, screen: torch.Tensor) -> torch.Tensor:
+    """z/w at the fragments: affine in screen space, so plain screen barycentrics interpolate
+    it exactly. Added in (screen * zs[t]).sum(-1)'s order, with the same numbers."""
+    z = [zs[:, k].index_select(0, t) for k in range(3)]
+    return (screen[:, 0] * z[0] + screen[:, 1] * z[1]) + screen[:, 2] * z[2]
+
+
+def _hidden(depth: torch.Tensor, triangles: _Triangles, chosen: torch.Tensor) -> torch.Tensor:
+    """(T,) True for chosen triangles that cannot be seen: behind ``depth`` (B, H, W), an upper
+    bound of the final depth, over their whole box.
+
+    A fragment's depth is sum_k s_k z_k with s_k >= 0, so at least min_k z_k less the
+    rounding of s (w_k and the area each err by under 8 u L^2, L the corners' span, u the
+    unit roundoff: the s_k sum to 1 within 32 u L^2 / |area| + 2 u) and of the sum (8 u);
+    the bound below doubles both. Past it, every fragment is strictly farther than the
+    surface already there, so it can neither win a pixel nor tie.
+    """
+    index = torch.nonzero(chosen).squeeze(1)
+    if len(index) == 0:
+        return chosen
+    t = triangles.take(index)
+    span = (t.corners.amax(1) - t.corners.amin(1)).amax(1).double()
+    slack = 64 * UNIT_ROUNDOFF * (span + 1) ** 2 / t.area.double().abs() + 16 * UNIT_ROUNDOFF
+    nearest_possible = t.zs.double().amin(1) - slack
+    farthest_there = _window_max(depth, t)
+    hidden = torch.zeros_like(chosen)
+    hidden[index] = nearest_possible > farthest_there.double()
+    return hidden
+
+
+def _window_max(depth: torch.Tensor, triangles: _Triangles) -> torch.Tensor:
+    """(T,) the largest depth in a square window from each triangle's first pixel whose side
+    (a power of two) is at least its box's: a bound of the depth over the box (pixels past
+    the image count as -inf; background pixels are +inf, so they never hide anything)."""
+    batch, height, width = depth.shape
+    pad = TILE_SIDES[-1]
+    level = torch.searchsorted(torch.tensor([1, 2, 4, 8, 16, 32], device=depth.device), triangles.size.amax(1).contiguous())
+    window = torch.nn.functional.pad(depth, (0, pad, 0, pad), value=-torch.inf)
+    image = triangles.base // (height * width)
+    flat = (image * (height + pad) + triangles.lo[:, 1]) * (width + pad) + triangles.lo[:, 0]
+    out = torch.empty(len(flat), dtype=depth.dtype, device=depth.device)
+    for k in range(int(level.max()) + 1):
+        if k:  # windows of side 2^k from those of side 2^(k - 1): columns, then rows
+            step = 1 << (k - 1)
+            window = window.clone()
+            window[:, :, :-step] = torch.maximum(window[:, :, :-step], window[:, :, step:])
+            window[:, :-step, :] = torch.maximum(window[:, :-step, :], window[:, step:, :])
+        at = torch.nonzero(level == k).squeeze(1)
+        out[at] = window.reshape(-1).index_select(0, flat.index_select(0, at))
+    return out
+
+
+def _expanded_fragments(triangles: _Triangles, chosen: torch.Tensor, width: int) -> list[_Fragments]:
+    """The fragments of large (or huge-area) ``chosen`` triangles: every (triangle, pixel)
+    pair listed, in chunks of CHUNK_PAIRS pairs to bound memory, with ``screen_barycentrics``."""
+    group = torch.nonzero(chosen).squeeze(1)
+    t_all = triangles.take(group)
+    count = t_all.size[:, 0] * t_all.size[:, 1]
+    out = []
     cumulative = torch.cumsum(count, 0)
     start = 0
     while start < len(group):
         base = cumulative[start - 1] if start else 0
         stop = max(int(torch.searchsorted(cumulative, base + CHUNK_PAIRS, right=True)), start + 1)
-        tris, n = group[start:stop], count[start:stop]
-        tri = torch.repeat_interleave(tris, n)
+        n = count[start:stop]
+        t = torch.repeat_interleave(torch.arange(start, stop, device=group.device), n)
         offsets = torch.cumsum(n, 0) - n
-        local = torch.arange(int(n.sum()), device=tri.device) - torch.repeat_interleave(offsets, n)
-        px = lo[tri, 0] + local % size[tri, 0]
-        py = lo[tri, 1] + local // size[tri, 0]
-        weights = screen_barycentrics(corners[tri], torch.stack([px, py], -1).to(corners.dtype) + 0.5)
+        local = torch.arange(int(n.sum()), device=t.device) - torch.repeat_interleave(offsets, n)
+        px = t_all.lo[t, 0] + local % t_all.size[t, 0]
+        py = t_all.lo[t, 1] + local // t_all.size[t, 0]
+        weights = screen_barycentrics(t_all.corners[t], torch.stack([px, py], -1).to(t_all.corners.dtype) + 0.5)
         inside = (weights >= 0).all(-1)
-        out.append((tri[inside], px[inside], py[inside], weights[inside]))
+        t, px, py, weights = t[inside], px[inside], py[inside], weights[inside]
+        out.append(_Fragments(t_all.face[t], t_all.base[t] + py * width + px, _depth(t_all.zs, t, weights), weights))
         start = stop
-    return tuple(torch.cat(column) for column in zip(*out))
+    return out
 
 
 @torch.no_grad()
