@@ -159,3 +159,17 @@ def test_given_folders_are_used_and_reported(tmp_path):
     image = torch.rand(1, 3, 32, 32)
     assert terms.lpips(image, image).item() == pytest.approx(0, abs=1e-6)
     assert terms.clip(image, torch.rand(1, 3, 32, 32)).item() > 0.05
+
+
+def test_the_picture_shows_each_identity_realistic_and_stylized_and_an_expression_strip():
+    from stylemm.facemodel import load
+    from stylemm.finetune.pictures import sheet
+    from stylemm.packs import load_pack
+
+    source = load_pack("realistic")
+    image = sheet(source, source, load("openhead"), count=5, size=32)
+    assert image.size == (5 * 32, 4 * (32 + 14))  # realistic, stylized, stylized expressions, realistic expressions
+    import numpy as np
+
+    pixels = np.asarray(image)
+    assert np.array_equal(pixels[:32], pixels[46 : 46 + 32])  # the source as its own "style": the same identities

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     options = FinetuneOptions(
         epochs={"warmup": args.warmup_epochs, "joint": args.joint_epochs, "texture": args.texture_epochs},
-        batch=args.batch, size=args.size, limit=args.limit, lr=args.lr, seed=args.seed, threads=args.threads,
+        batch=args.batch, size=args.size, limit=args.limit, lr=args.lr, texture_lr=args.texture_lr, seed=args.seed,
+        threads=args.threads,
         checkpoint_minutes=args.checkpoint_minutes, cdl=not args.no_cdl, warmup=not args.no_warmup,
         texture_refine=not args.no_texture_refine, clip=args.clip, dino=args.dino, lpips=args.lpips,
     )  # fmt: skip
@@ -50,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=4, help="identities per step (CDL's variance is across them; default 4)")
     p.add_argument("--size", type=int, default=128, help="training resolution in pixels (default 128)")
     p.add_argument("--limit", type=int, help="use only the first N usable pairs")
-    p.add_argument("--lr", type=float, default=5e-5, help="learning rate of D and G (paper: 5e-5)")
+    p.add_argument("--lr", type=float, default=5e-5, help="learning rate of D, and of G unless --texture-lr (paper: 5e-5)")
+    p.add_argument("--texture-lr", type=float, help="learning rate of G (default: --lr)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0)

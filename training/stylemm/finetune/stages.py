@@ -124,10 +124,14 @@ class StageLosses:
         return losses.soft_class_masks(blended.permute(0, 3, 1, 2), out.alpha, self.part_class, len(CLASSES))
 
     def stabilisers(self, geometry: Geometry, batch: dict) -> dict[str, torch.Tensor]:
-        pre = self.source_unposed(batch)
+        """L_reg and L_CDL in the deformer's unit frame (metres over the template's half
+        extent, so the head spans [-1, 1]): the normalised frame LeGO-style deformers work in,
+        which the paper's weights are taken to assume (in metres L_CDL would be ~60x weaker)."""
+        unit = self.source_deformer.scale
+        pre, current = self.source_unposed(batch) / unit, geometry.unposed / unit
         return {
-            "reg": losses.regularisation_loss(geometry.unposed, pre, self.faces, REG_WEIGHTS),
-            "cdl": losses.consistent_displacement_loss(geometry.unposed, pre, self.faces),
+            "reg": losses.regularisation_loss(current, pre, self.faces, REG_WEIGHTS),
+            "cdl": losses.consistent_displacement_loss(current, pre, self.faces),
         }
 
     # -- the stages -------------------------------------------------------------------------

@@ -37,7 +37,8 @@ class FinetuneOptions:
     batch: int = 4
     size: int = 128  # training resolution (the dataset's images are resized to it)
     limit: int | None = None  # use only the first ``limit`` usable pairs
-    lr: float = 5e-5
+    lr: float = 5e-5  # D_style's (the paper's for both networks)
+    texture_lr: float | None = None  # G_style's; None: the same as lr
     discriminator_lr: float = 2e-4
     seed: int = 0
     threads: int | None = 2
@@ -191,7 +192,7 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
     discriminator = ImageDiscriminator(options.size)
     optimisers = {
         "deformer": torch.optim.Adam(deformer.parameters(), lr=options.lr),
-        "texture_generator": torch.optim.Adam(generator.parameters(), lr=options.lr),
+        "texture_generator": torch.optim.Adam(generator.parameters(), lr=options.texture_lr or options.lr),
     }
     critic_optimiser = torch.optim.Adam(discriminator.parameters(), lr=options.discriminator_lr, betas=(0.0, 0.99))
     deformer, generator, discriminator, optimisers["deformer"], optimisers["texture_generator"], critic_optimiser = loop.prepare(
@@ -250,7 +251,7 @@ def run_record(data, pairs: Pairs, options: FinetuneOptions, schedule: Schedule,
     """What the run did: the command, options, data, stages with their weights and steps, and
     which perceptual terms ran (real networks or offline replacements)."""
     return {
-        "command": " ".join(["stylemm-train", *sys.argv[1:]]) if Path(sys.argv[0]).name == "stylemm-train" else None,
+        "command": " ".join(["stylemm-train", *sys.argv[1:]]) if _from_cli() else None,
         "options": asdict(options),
         "data": {"path": str(Path(data).resolve()), "pairs": len(pairs), "style": pairs.info.get("style"),
                  "seed": pairs.info.get("seed"), "count": pairs.info.get("count"), "recipe": pairs.info.get("recipe"),
@@ -260,6 +261,11 @@ def run_record(data, pairs: Pairs, options: FinetuneOptions, schedule: Schedule,
         "perceptual_terms": perceptual.report(),
         "reads_3d_truth": False,
     }
+
+
+def _from_cli() -> bool:
+    """Whether this process is stylemm-train (the script or python -m stylemm.cli.train)."""
+    return Path(sys.argv[0]).name == "stylemm-train" or sys.argv[0].endswith(str(Path("stylemm", "cli", "train.py")))
 
 
 def save_pack(folder: Path, deformer, generator, pairs: Pairs, source, record: dict, evaluation: dict | None = None) -> Path:

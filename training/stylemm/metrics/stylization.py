@@ -1,7 +1,7 @@
 """How well a style pack (D_style, G_style) models its style, against known ground truth (paper 4.3-4.4).
 
 - face diversity as the paper measures it: PCA of 1,000 neutral meshes of random identities,
-  the sum of the top-100 explained variances (in cm^2), beside the source model's and their ratio;
+  the sum of the top-100 explained variances (in the deformer's unit frame), beside the source model's and their ratio;
 - geometry recovery against the recipe stylizer's 3D truth on held-out identities, expressions,
   poses and views never trained on (another seed than any dataset's): mean and p99 vertex error
   in mm, and the mean style displacement (truth - source) they are measured against. The
@@ -28,13 +28,15 @@ EYELIDS = ((159, 145), (386, 374))
 
 @torch.no_grad()
 def diversity(deformer, shape_dim: int, expression_dim: int, count: int = 1000, components: int = 100,
-              seed: int = DIVERSITY_SEED, batch: int = 100) -> float:  # fmt: skip
-    """Sum of the top ``components`` PCA explained variances of ``count`` neutral meshes, cm^2."""
+              seed: int = DIVERSITY_SEED, batch: int = 100, unit: float = 1.0) -> float:  # fmt: skip
+    """Sum of the top ``components`` PCA explained variances of ``count`` neutral meshes, in
+    metres / ``unit``: ``evaluate`` passes the source deformer's ``scale`` (the template's half
+    extent), the normalised frame in which the paper's FLAME value 12.21 seems measured."""
     from sklearn.decomposition import PCA
 
     shapes = torch.from_numpy(np.random.default_rng(seed).standard_normal((count, shape_dim)).astype(np.float32))
     meshes = [deformer(shapes[i : i + batch], torch.zeros(len(shapes[i : i + batch]), expression_dim)) for i in range(0, count, batch)]
-    flat = (torch.cat(meshes) * 100).flatten(1).double().numpy()  # centimetres
+    flat = (torch.cat(meshes) / unit).flatten(1).double().numpy()
     return float(PCA(n_components=min(components, count)).fit(flat).explained_variance_.sum())
 
 
@@ -136,11 +138,14 @@ def style_score(clip, model, pack, source, prompt: str, count: int = 16, size: i
 
 def evaluate(pack, source, model, recipe, clip=None, count: int = 32, diversity_count: int = 1000) -> dict:
     """Every measure of a pack, as evaluation.json holds it."""
-    style_div = diversity(pack.deformer, model.shape_dim, len(model.expression_names), diversity_count)
-    source_div = diversity(source.deformer, model.shape_dim, len(model.expression_names), diversity_count)
+    unit = float(source.deformer.scale)
+    style_div = diversity(pack.deformer, model.shape_dim, len(model.expression_names), diversity_count, unit=unit)
+    source_div = diversity(source.deformer, model.shape_dim, len(model.expression_names), diversity_count, unit=unit)
     result = {
         "diversity": {"style": style_div, "source": source_div, "ratio": style_div / source_div, "meshes": diversity_count,
-                      "components": 100, "units": "cm^2"},  # fmt: skip
+                      "components": 100,
+                      "units": "deformer unit frame (template half extent = 1)",
+                      "source_cm2": source_div * (100 * unit) ** 2},  # fmt: skip
         "recovery": recovery(model, pack, source, recipe, count),
         "expression_fidelity": expression_fidelity(model, pack, source, count),
         "recipe": recipe.to_dict(),
