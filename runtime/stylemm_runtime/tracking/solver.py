@@ -95,7 +95,9 @@ class FaceSolver:
     def model(self, model: LandmarkModel) -> None:
         """A new landmark model (a calibration's); what the fit derives from it follows."""
         self._model = model
-        self._basis = np.ascontiguousarray(model.basis.transpose(1, 2, 0))
+        self._used = np.flatnonzero(self.settings.landmark_weights > 0)
+        self._basis = np.ascontiguousarray(model.basis.transpose(1, 2, 0)[self._used])
+        self._rest, self._head = model.rest[self._used], model.head_weight[self._used, None]
         self._rest_openness = {side: _openness(model.rest, side) for side in EYELIDS}
         names = model.expression_names
         self._opposed = _antagonists(names)
@@ -164,15 +166,16 @@ class FaceSolver:
                       iterations) -> Fit:  # fmt: skip
         m, s, cam = self.model, self.settings, self.camera
         e = len(weights)
-        basis = self._basis  # (L, 3, E): one landmark's deltas are contiguous
-        row_weight = np.sqrt(landmark_weight)[:, None] / _inter_ocular(observed)  # in inter-ocular distances
-        h = m.head_weight[:, None]
+        used = self._used  # landmarks with a weight: the rows of the fit
+        basis, rest, h = self._basis, self._rest, self._head  # those landmarks' model; basis (L, 3, E)
+        row_weight = np.sqrt(landmark_weight[used])[:, None] / _inter_ocular(observed)  # in inter-ocular distances
+        observed = observed[used]
         # (1e-9: a unit no landmark sees, such as tongueOut, must not make the system singular)
         prior = np.full(e, s.weight_prior + 1e-9) + (0.0 if previous is None else s.temporal_prior)
         lower = np.full(6 + e, -np.inf)
         upper = np.full(6 + e, np.inf)
         for _ in range(iterations):
-            unposed = m.rest + basis @ weights
+            unposed = rest + basis @ weights
             turned = (unposed - m.pivot) @ rotation.T
             points = h * (turned + m.pivot) + (1 - h) * unposed + translation
             residual = (cam.project(points) - observed) * row_weight  # (L, 2)
@@ -203,7 +206,7 @@ class FaceSolver:
         # The error after the last step, to first order: the step is small on a warm frame, and
         # re-evaluating the model would cost as much as a step.
         error = residual.reshape(-1) + jacobian @ step
-        rms = float(np.sqrt((error**2).sum() / landmark_weight.sum()))
+        rms = float(np.sqrt((error**2).sum() / landmark_weight[used].sum()))
         return Fit(rotation, translation, weights, rms)
 
 

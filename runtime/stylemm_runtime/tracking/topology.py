@@ -25,10 +25,14 @@ EYE_CORNERS = {"right": (33, 133), "left": (263, 362)}
 EYELIDS = {"right": (159, 145), "left": (386, 374)}
 
 
-def landmark_weights(oval: float = 0.3, eyes: float = 3.0, iris: float = 3.0, brows: float = 1.5, lips: float = 1.5) -> np.ndarray:
+def landmark_weights(oval: float = 0.3, eyes: float = 3.0, iris: float = 3.0, brows: float = 1.5, lips: float = 1.5,
+                     interior_every: int = 1) -> np.ndarray:  # fmt: skip
     """(478,) weights of each landmark's residual: the features that carry expressions and
-    gaze count more than the cheeks, and the sliding outline counts less."""
-    weights = np.ones(NUM_LANDMARKS)
+    gaze count more than the cheeks, and the sliding outline counts less. interior_every=n
+    keeps only every n-th of the other (cheek, forehead, nose) points, at n times the weight:
+    neighbours there say nearly the same, and the solver's time is proportional to the points."""
+    weights = np.zeros(NUM_LANDMARKS)
+    weights[::interior_every] = interior_every
     weights[FACE_OVAL] = oval
     weights[RIGHT_EYE + LEFT_EYE] = eyes
     weights[RIGHT_IRIS + LEFT_IRIS] = iris
