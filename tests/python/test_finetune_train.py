@@ -43,6 +43,9 @@ def test_a_killed_run_resumes_bit_for_bit_and_reports_what_ran(pairs, tmp_path):
     messages = []
     first = train_style(pairs, tmp_path / "killed", FinetuneOptions(**TINY), stop_after=3, progress_bar=False, log=messages.append)
     assert not first["finished"] and not (tmp_path / "killed" / "pack").exists()
+    partial = train_style(pairs, tmp_path / "killed", FinetuneOptions(**TINY), pack_checkpoint=True, progress_bar=False,
+                          log=lambda *_: None)  # fmt: skip
+    assert partial["steps_done"] == 3 and (tmp_path / "killed" / "pack" / "pack.json").is_file()
     assert any("clip: replaced offline by kornia SSIM" in m for m in messages)  # the log says which terms ran
     second = train_style(pairs, tmp_path / "killed", FinetuneOptions(**TINY), resume=True, progress_bar=False, log=lambda *_: None)
     assert second["finished"]

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         texture_refine=not args.no_texture_refine, clip=args.clip, dino=args.dino, lpips=args.lpips,
     )  # fmt: skip
     try:
-        record = train_style(args.data, args.out, options, resume=args.resume, stop_after=args.stop_after)
+        record = train_style(args.data, args.out, options, resume=args.resume, stop_after=args.stop_after,
+                             pack_checkpoint=args.pack_checkpoint)  # fmt: skip
     except (ValueError, FileNotFoundError) as e:
         print(f"stylemm-train: error: {e}", file=sys.stderr)
         return 2
@@ -63,6 +64,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dino", help="local DINOv2 model folder (Hugging Face layout); offline stand-in without it")
     p.add_argument("--lpips", help="local LPIPS-VGG folder (backbone.safetensors + lpips.safetensors); stand-in without it")
     p.add_argument("--stop-after", type=int, help="stop after N steps of this call, with a checkpoint (as a kill would)")
+    p.add_argument("--pack-checkpoint", action="store_true",
+                   help="train nothing: write <out>/pack from the last checkpoint of an unfinished run, to measure it")
     p.add_argument("--evaluate", action="store_true", help="run stylemm-eval on the pack when finished")
     return p
 

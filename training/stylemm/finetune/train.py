@@ -164,9 +164,12 @@ def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms) -> St
 
 
 def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_after: int | None = None,
-                progress_bar: bool = True, log=print) -> dict:  # fmt: skip
+                progress_bar: bool = True, log=print, pack_checkpoint: bool = False) -> dict:  # fmt: skip
     """Fine-tune on the pairs in ``data``; checkpoints in ``out``/checkpoint, the pack in
-    ``out``/pack when finished. Returns the run record (run.json)."""
+    ``out``/pack when finished. Returns the run record (run.json).
+
+    pack_checkpoint: train nothing; write ``out``/pack from the last checkpoint of an
+    unfinished run (its record says the step it stopped at), so it can be measured."""
     from stylemm.facemodel import load
     from stylemm.packs import load_pack
 
@@ -227,13 +230,18 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
                 f.write(json.dumps({"step": number, "stage": stage.name, "total": float(total.detach()), **shown}) + "\n")
         return {"stage": float(k), "total": float(total.detach())}
 
-    finished = loop.run(step, resume, stop_after)
+    if pack_checkpoint:
+        loop.checkpointer.restore()
+        finished = False
+    else:
+        finished = loop.run(step, resume, stop_after)
     record["seconds"] = round(clock.elapsed(), 1)
     record["finished"] = finished
+    record["steps_done"] = loop.step
     write_json(out / "run.json", record)
-    if finished:
+    if finished or pack_checkpoint:
         save_pack(out / PACK, loop.unwrap(deformer), loop.unwrap(generator), pairs, source, record)
-        log(f"wrote {out / PACK} after {record['seconds'] / 60:.1f} min of training")
+        log(f"wrote {out / PACK} after {record['seconds'] / 60:.1f} min of training ({loop.step} of {schedule.total} steps)")
     return record
 
 
