@@ -7,6 +7,9 @@ is what makes it fast enough for live use; ``static=True`` detects on every imag
 
 from __future__ import annotations
 
+import os
+import warnings
+
 import numpy as np
 
 NUM_LANDMARKS = 478
@@ -18,6 +21,10 @@ class FaceMeshLandmarks:
     relative depth z (in the same pixel scale, larger = further), None when no face."""
 
     def __init__(self, static: bool = False, min_detection: float = 0.5, min_tracking: float = 0.5):
+        # MediaPipe's C++ logs (TensorFlow Lite delegates, feedback tensors) and a protobuf
+        # deprecation say nothing a user can act on; errors still show.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype")
         try:
             from mediapipe.python.solutions import face_mesh
         except ImportError as e:
