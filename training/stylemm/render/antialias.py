@@ -83,21 +83,10 @@ def _front_facing(pixels: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     return _cross(b - a, c - a) < 0
 
 
-def _blend_pairs(color, raster, pixels, faces, neighbours, facing, p, q, horizontal: bool, pairs):
-    """Colour changes of the candidate pairs (p, q) whose silhouette crossing is found:
-    ((b, y, x) in the pair grid, change at p, change at q).
-
-    Each edge is handled by one direction of pairs only, the one most across it
-    (horizontal pairs for steep edges): blending a pixel along both axes would count
-    its coverage twice and make the image jump when the edge passes its centre.
-    """
-    b_idx, y_idx, x_idx, front_first, tri = pairs
-    height, width = raster.triangle.shape[1:]
-    # Pixel centres of p and q: q is one pixel further along the pair axis.
-    centre_p = torch.stack([x_idx, y_idx], -1).to(pixels.dtype) + 0.5
-    centre_q = centre_p + torch.tensor([1.0, 0.0] if horizontal else [0.0, 1.0], dtype=pixels.dtype, device=pixels.device)
-    inside = torch.where(front_first[:, None], centre_p, centre_q)
-    outside = torch.where(front_first[:, None], centre_q, centre_p)
+def _crossings(pixels, faces, neighbours, facing, b_idx, tri, inside, outside, horizontal: bool):
+    """For pairs whose front triangle is ``tri`` (M,), with centres ``inside`` it and ``outside``
+    (M, 2): which pairs a silhouette edge crosses that this direction of pairs handles
+    (``keep``), and where along inside -> outside it crosses (``t_first``)."""
     corners = pixels[b_idx[:, None], faces[tri]]  # (M, 3, 2), with gradients
     start, end = corners, corners[:, [1, 2, 0]]
     orientation = torch.sign(_cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]))
@@ -115,6 +104,25 @@ def _blend_pairs(color, raster, pixels, faces, neighbours, facing, p, q, horizon
     direction = (end - start)[torch.arange(len(edge)), edge].abs()
     steep = direction[:, 1] >= direction[:, 0]
     keep = torch.isfinite(t_first) & silhouette & (steep if horizontal else ~steep)
+    return keep, t_first
+
+
+def _blend_pairs(color, raster, pixels, faces, neighbours, facing, p, q, horizontal: bool, pairs):
+    """Colour changes of the candidate pairs (p, q) whose silhouette crossing is found:
+    ((b, y, x) in the pair grid, change at p, change at q).
+
+    Each edge is handled by one direction of pairs only, the one most across it
+    (horizontal pairs for steep edges): blending a pixel along both axes would count
+    its coverage twice and make the image jump when the edge passes its centre.
+    """
+    b_idx, y_idx, x_idx, front_first, tri = pairs
+    height, width = raster.triangle.shape[1:]
+    # Pixel centres of p and q: q is one pixel further along the pair axis.
+    centre_p = torch.stack([x_idx, y_idx], -1).to(pixels.dtype) + 0.5
+    centre_q = centre_p + torch.tensor([1.0, 0.0] if horizontal else [0.0, 1.0], dtype=pixels.dtype, device=pixels.device)
+    inside = torch.where(front_first[:, None], centre_p, centre_q)
+    outside = torch.where(front_first[:, None], centre_q, centre_p)
+    keep, t_first = _crossings(pixels, faces, neighbours, facing, b_idx, tri, inside, outside, horizontal)
     b_idx, y_idx, x_idx, front_first, t_first = b_idx[keep], y_idx[keep], x_idx[keep], front_first[keep], t_first[keep]
     color_p, color_q = color[p][b_idx, y_idx, x_idx], color[q][b_idx, y_idx, x_idx]
     c_in = torch.where(front_first[:, None], color_p, color_q)
@@ -169,23 +177,7 @@ def _blend_pairs_reference(color, raster, pixels, faces, neighbours, facing, cen
     centre_p, centre_q = grid[p][0, y_idx, x_idx], grid[q][0, y_idx, x_idx]
     inside = torch.where(front_first[:, None], centre_p, centre_q)
     outside = torch.where(front_first[:, None], centre_q, centre_p)
-    corners = pixels[b_idx[:, None], faces[tri]]  # (M, 3, 2), with gradients
-    start, end = corners, corners[:, [1, 2, 0]]
-    orientation = torch.sign(_cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]))
-    e_in = orientation[:, None] * _cross(end - start, inside[:, None] - start)  # >= 0 inside
-    e_out = orientation[:, None] * _cross(end - start, outside[:, None] - start)
-    # Where along inside -> outside each edge's line is crossed; only edges the segment leaves through.
-    leaves = (e_out < 0) & (e_in >= 0)
-    t = e_in / torch.where(leaves, e_in - e_out, torch.ones_like(e_in))
-    t = torch.where(leaves, t, torch.full_like(t, torch.inf))
-    t_first, edge = t.min(dim=1)
-    # A silhouette edge is open, or its other face turns the other way than the front one.
-    neighbour = neighbours[tri, edge]
-    turns = facing[b_idx, neighbour.clamp(min=0)] != facing[b_idx, tri]
-    silhouette = (neighbour < 0) | turns
-    direction = (end - start)[torch.arange(len(edge)), edge].abs()
-    steep = direction[:, 1] >= direction[:, 0]
-    keep = torch.isfinite(t_first) & silhouette & (steep if horizontal else ~steep)
+    keep, t_first = _crossings(pixels, faces, neighbours, facing, b_idx, tri, inside, outside, horizontal)
     b_idx, y_idx, x_idx, front_first, t_first = b_idx[keep], y_idx[keep], x_idx[keep], front_first[keep], t_first[keep]
     c_in = torch.where(front_first[:, None], color[p][b_idx, y_idx, x_idx], color[q][b_idx, y_idx, x_idx])
     c_out = torch.where(front_first[:, None], color[q][b_idx, y_idx, x_idx], color[p][b_idx, y_idx, x_idx])

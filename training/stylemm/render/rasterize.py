@@ -153,19 +153,25 @@ def _triangles(pixels, ndc_depth, faces, height: int, width: int) -> _Triangles:
     batch, n_faces = pixels.shape[0], len(faces)
     corners = pixels[:, faces].reshape(-1, 3, 2)
     zs = ndc_depth[:, faces].reshape(-1, 3)
-    visible = ((zs > -1) & (zs < 1)).all(1)
-    # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
-    lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
-    hi = torch.floor(corners.amax(1) - 0.5)
-    hi[:, 0].clamp_(max=width - 1)
-    hi[:, 1].clamp_(max=height - 1)
-    size = (hi - lo + 1).clamp(min=0).long()
+    visible, lo, size = _boxes(corners, zs, height, width)
     size[~visible] = 0
     size[(size == 0).any(1)] = 0
     area = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     image = torch.arange(batch, device=pixels.device).repeat_interleave(n_faces)
     face = torch.arange(n_faces, device=pixels.device).repeat(batch)
     return _Triangles(corners, zs, torch.where(size > 0, lo, 0).long(), size, area, face, image * (height * width))
+
+
+def _boxes(corners: torch.Tensor, zs: torch.Tensor, height: int, width: int):
+    """Which triangles lie within the depth range (T,), and the box of pixel centres each
+    may cover: first pixel (T, 2) as float and size (T, 2), clamped to the image."""
+    visible = ((zs > -1) & (zs < 1)).all(1)
+    # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
+    lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
+    hi = torch.floor(corners.amax(1) - 0.5)
+    hi[:, 0].clamp_(max=width - 1)
+    hi[:, 1].clamp_(max=height - 1)
+    return visible, lo, (hi - lo + 1).clamp(min=0).long()
 
 
 def _tile_groups(size: torch.Tensor, chosen: torch.Tensor):
@@ -328,13 +334,7 @@ def rasterize_reference(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: to
 def _rasterize_one(xy, z, faces, height, width, triangle_out, depth_out) -> None:
     corners = xy[faces]  # (F, 3, 2)
     zs = z[faces]
-    visible = ((zs > -1) & (zs < 1)).all(1)
-    # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
-    lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
-    hi = torch.floor(corners.amax(1) - 0.5)
-    hi[:, 0].clamp_(max=width - 1)
-    hi[:, 1].clamp_(max=height - 1)
-    size = (hi - lo + 1).clamp(min=0).long()
+    visible, lo, size = _boxes(corners, zs, height, width)
     count = torch.where(visible, size[:, 0] * size[:, 1], 0)
     tris = torch.nonzero(count > 0).squeeze(1)
     if len(tris) == 0:
