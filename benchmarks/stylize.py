@@ -50,11 +50,41 @@ def makers(style: str, pairs: int, size: int) -> dict:
     out = {}
     for path, backend in PATHS.items():
         sampler = SourceSampler(model, pack.deformer, pack.texture_generator, size, backend=backend)
-        maker = dataset.PairMaker(config, model, sampler, RecipeStylizer(model, recipe, config.variation, backend=backend))
+        stylizer = RecipeStylizer(model, recipe, config.variation, backend=backend)
+        maker = dataset.PairMaker(config, model, sampler, stylizer)
+        # Where the time inside the steps goes: the source networks and the renderer.
+        sampler.deformer = Timed(sampler.deformer, "__call__", maker.seconds, "render source: D_src")
+        sampler.texture_generator = Timed(sampler.texture_generator, "texture", maker.seconds, "render source: G_src")
+        sampler.renderer = Timed(sampler.renderer, "__call__", maker.seconds, "render source: renderer")
+        stylizer.renderer = Timed(stylizer.renderer, "__call__", maker.seconds, "stylize: renderer")
         maker.make(0)
         maker.seconds.clear()
         out[path] = maker
     return out
+
+
+class Timed:
+    """``target`` with the calls of its ``method`` timed into ``seconds[name]``; all else passes through."""
+
+    def __init__(self, target, method: str, seconds: dict, name: str):
+        self.target, self.method, self.seconds, self.name = target, method, seconds, name
+
+    def __getattr__(self, attribute: str):
+        value = getattr(self.target, attribute)
+        if attribute != self.method:
+            return value
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return value(*args, **kwargs)
+            finally:
+                self.seconds[self.name] += time.perf_counter() - start
+
+        return timed
+
+    def __call__(self, *args, **kwargs):
+        return self.__getattr__("__call__")(*args, **kwargs)
 
 
 def work(process: int, args: dict, barrier, results) -> None:
@@ -97,7 +127,7 @@ def summarise(per_process: list[list[dict]], args) -> dict:
             for run in runs:
                 for step, s in run["seconds"].items():
                     steps[step] = steps.get(step, 0.0) + s
-        total = sum(steps.values())
+        total = sum(s for step, s in steps.items() if ":" not in step)  # "step: part" lies within a step
         medians[path] = statistics.median(r["pairs_per_second"] for r in rounds)
         report[path] = {
             "backend": PATHS[path],
@@ -105,7 +135,8 @@ def summarise(per_process: list[list[dict]], args) -> dict:
             "pairs_per_second_on_free_cores_median": statistics.median(r["pairs_per_second_on_free_cores"] for r in rounds),
             "runs": rounds,
             "seconds_per_pair_per_process": round(total / (args.pairs * args.rounds), 4),  # wall clock in the steps
-            "share_per_step": {step: round(s / total, 3) for step, s in steps.items()},
+            "share_per_step": {step: round(s / total, 3) for step, s in steps.items() if ":" not in step},
+            "share_within_steps": {step: round(s / total, 3) for step, s in sorted(steps.items()) if ":" in step},
         }
     report["speedup_fast_over_reference"] = round(medians["fast"] / medians["reference"], 2)
     return report

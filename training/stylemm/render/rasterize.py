@@ -26,7 +26,7 @@ class Rasterization:
     # of mask.nonzero()), and their screen-space barycentrics where the rasterizer kept them.
     covered_index: torch.Tensor | None = None
     screen: torch.Tensor | None = None
-    _cache: dict = field(default_factory=dict, repr=False)  # covered pixels, their triangles and corners
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # covered pixels, their triangles and corners
 
     @property
     def mask(self) -> torch.Tensor:
