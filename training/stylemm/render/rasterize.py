@@ -89,6 +89,7 @@ class _Triangles:
     lo: torch.Tensor  # (T, 2) first pixel of the box of pixel centres it may cover
     size: torch.Tensor  # (T, 2) that box's size, 0 when clipped or outside the image
     area: torch.Tensor  # (T,) twice the signed screen area, as screen_barycentrics computes it
+    span: torch.Tensor  # (T,) the larger side of the corners' box (pixels)
     face: torch.Tensor  # (T,)
     base: torch.Tensor  # (T,) flat index of its image's first pixel
 
@@ -135,15 +136,15 @@ def rasterize(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: torch.Tensor
         depth_out.scatter_reduce_(0, part.pixel, part.depth, reduce="amin")
         fragments.append(part)
     face, pixel, depth, screen = (torch.cat(column) for column in zip(*fragments))
-    nearest = depth <= depth_out.index_select(0, pixel)
+    nearest = torch.nonzero(depth <= depth_out.index_select(0, pixel)).squeeze(1)
+    nearest_pixel, nearest_face = pixel.index_select(0, nearest), face.index_select(0, nearest)
     # Among equal depths take the highest index: deterministic, whatever the order.
     triangle_out = torch.full((batch * height * width,), -1, dtype=torch.long, device=pixels.device)
-    triangle_out.scatter_reduce_(0, pixel[nearest], face[nearest], reduce="amax")
+    triangle_out.scatter_reduce_(0, nearest_pixel, nearest_face, reduce="amax")
     # Keep the winners' barycentrics (each (triangle, pixel) pair is tested once), in row-major order.
-    won = torch.nonzero(nearest).squeeze(1)
-    won = won[face.index_select(0, won) == triangle_out.index_select(0, pixel.index_select(0, won))]
+    won = torch.nonzero(nearest_face == triangle_out.index_select(0, nearest_pixel)).squeeze(1)
     slot = torch.empty_like(triangle_out)
-    slot[pixel.index_select(0, won)] = won
+    slot[nearest_pixel.index_select(0, won)] = nearest.index_select(0, won)
     covered = torch.nonzero(triangle_out >= 0).squeeze(1)
     return Rasterization(triangle_out.view(batch, height, width), depth_out.view(batch, height, width),
                          covered_index=covered, screen=screen.index_select(0, slot.index_select(0, covered)))  # fmt: skip
@@ -153,25 +154,28 @@ def _triangles(pixels, ndc_depth, faces, height: int, width: int) -> _Triangles:
     batch, n_faces = pixels.shape[0], len(faces)
     corners = pixels[:, faces].reshape(-1, 3, 2)
     zs = ndc_depth[:, faces].reshape(-1, 3)
-    visible, lo, size = _boxes(corners, zs, height, width)
+    visible, lo, size, span = _boxes(corners, zs, height, width)
     size[~visible] = 0
     size[(size == 0).any(1)] = 0
     area = _cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
     image = torch.arange(batch, device=pixels.device).repeat_interleave(n_faces)
     face = torch.arange(n_faces, device=pixels.device).repeat(batch)
-    return _Triangles(corners, zs, torch.where(size > 0, lo, 0).long(), size, area, face, image * (height * width))
+    return _Triangles(corners, zs, torch.where(size > 0, lo, 0).long(), size, area, span, face, image * (height * width))
 
 
 def _boxes(corners: torch.Tensor, zs: torch.Tensor, height: int, width: int):
-    """Which triangles lie within the depth range (T,), and the box of pixel centres each
-    may cover: first pixel (T, 2) as float and size (T, 2), clamped to the image."""
+    """Which triangles lie within the depth range (T,), the box of pixel centres each may
+    cover: first pixel (T, 2) as float and size (T, 2), clamped to the image, and the
+    corners' span (T,), the larger side of their own box."""
     visible = ((zs > -1) & (zs < 1)).all(1)
+    a, b, c = corners.unbind(1)
+    low, high = torch.minimum(torch.minimum(a, b), c), torch.maximum(torch.maximum(a, b), c)  # = amin / amax(1), faster
     # Pixel centres inside each triangle's bounding box: x + 0.5 in [min, max].
-    lo = torch.ceil(corners.amin(1) - 0.5).clamp(min=0)
-    hi = torch.floor(corners.amax(1) - 0.5)
+    lo = torch.ceil(low - 0.5).clamp(min=0)
+    hi = torch.floor(high - 0.5)
     hi[:, 0].clamp_(max=width - 1)
     hi[:, 1].clamp_(max=height - 1)
-    return visible, lo, (hi - lo + 1).clamp(min=0).long()
+    return visible, lo, (hi - lo + 1).clamp(min=0).long(), (high - low).amax(1)
 
 
 def _tile_groups(size: torch.Tensor, chosen: torch.Tensor):
@@ -261,8 +265,7 @@ def _hidden(depth: torch.Tensor, triangles: _Triangles, chosen: torch.Tensor) ->
     if len(index) == 0:
         return chosen
     t = triangles.take(index)
-    span = (t.corners.amax(1) - t.corners.amin(1)).amax(1).double()
-    slack = 64 * UNIT_ROUNDOFF * (span + 1) ** 2 / t.area.double().abs() + 16 * UNIT_ROUNDOFF
+    slack = 64 * UNIT_ROUNDOFF * (t.span.double() + 1) ** 2 / t.area.double().abs() + 16 * UNIT_ROUNDOFF
     nearest_possible = t.zs.double().amin(1) - slack
     farthest_there = _window_max(depth, t)
     hidden = torch.zeros_like(chosen)
@@ -334,7 +337,7 @@ def rasterize_reference(pixels: torch.Tensor, ndc_depth: torch.Tensor, faces: to
 def _rasterize_one(xy, z, faces, height, width, triangle_out, depth_out) -> None:
     corners = xy[faces]  # (F, 3, 2)
     zs = z[faces]
-    visible, lo, size = _boxes(corners, zs, height, width)
+    visible, lo, size, _ = _boxes(corners, zs, height, width)
     count = torch.where(visible, size[:, 0] * size[:, 1], 0)
     tris = torch.nonzero(count > 0).squeeze(1)
     if len(tris) == 0:
@@ -367,7 +370,7 @@ def _rasterize_chunk(tris, corners, zs, lo, size, count, width, triangle_out, de
     before = depth_out.clone()
     depth_out.scatter_reduce_(0, pixel, depth, reduce="amin")
     triangle_out[depth_out < before] = -1  # an earlier chunk's winner lost to this chunk
-    nearest = depth <= depth_out.index_select(0, pixel)
+    nearest = depth <= depth_out[pixel]
     # Among equal depths take the highest index: deterministic, whatever the order.
     triangle_out.scatter_reduce_(0, pixel[nearest], tri[nearest], reduce="amax")
 
