@@ -69,8 +69,7 @@ def fit_shape(model, character, embedding, fits, frames: list[np.ndarray], camer
     base = character.shape.astype(np.float32)
     probes = np.concatenate([base[None], base[None] + step * np.eye(k, dtype=np.float32)])
     zero = np.zeros((len(probes), len(model.expression_names)), np.float32)
-    deform = getattr(model, "deform", None) or model.evaluate  # unposed meshes (named evaluate before runtime 0.3)
-    meshes = np.concatenate([deform(probes[i : i + 32], zero[i : i + 32]) for i in range(0, len(probes), 32)])
+    meshes = np.concatenate([model.deform(probes[i : i + 32], zero[i : i + 32]) for i in range(0, len(probes), 32)])
     points = embedding.points(meshes.astype(np.float64), np.asarray(model.faces))  # (K + 1, L, 3)
     jacobian_shape = (points[1:] - points[0]) / step  # (K, L, 3) unposed
     landmark_model = LandmarkModel.from_character(character, embedding)
