@@ -285,9 +285,8 @@ def _window_max(depth: torch.Tensor, triangles: _Triangles) -> torch.Tensor:
     flat = (image * (height + pad) + triangles.lo[:, 1]) * (width + pad) + triangles.lo[:, 0]
     out = torch.empty(len(flat), dtype=depth.dtype, device=depth.device)
     for k in range(int(level.max()) + 1):
-        if k:  # windows of side 2^k from those of side 2^(k - 1): columns, then rows
-            step = 1 << (k - 1)
-            window = window.clone()
+        if k:  # windows of side 2^k from those of side 2^(k - 1): columns, then rows (in place:
+            step = 1 << (k - 1)  # each maximum is made whole before it is written back)
             window[:, :, :-step] = torch.maximum(window[:, :, :-step], window[:, :, step:])
             window[:, :-step, :] = torch.maximum(window[:, :-step, :], window[:, step:, :])
         at = torch.nonzero(level == k).squeeze(1)
