@@ -155,3 +155,21 @@ def test_the_reference_backend_is_named_and_reachable():
     renderer = MeshRenderer(faces, backend="cpu-reference")
     assert renderer.backend(torch.device("cpu")).name == "cpu-reference"
     assert math.isfinite(renderer(corners[None], orbit_camera([30.0], distance=3.0, width=16, height=16)).rgb.sum().item())
+
+
+def test_a_samples_pixels_do_not_depend_on_the_thread_count(openhead):
+    """Bit for bit with one torch thread or two (D_src's and the face model's matrix products
+    are not: pin the threads to make a dataset's bytes reproducible)."""
+    vertices, g = _heads(openhead, 2, 7)
+    camera = orbit_camera([-25.0, 20.0], distance=0.75, target=(0.0, 0.03, 0.02), width=128, height=128)
+    texture = torch.rand(2, 3, 64, 64, generator=g)
+    renderer = MeshRenderer(openhead.faces, openhead.uvs, openhead.uv_faces)
+    before = torch.get_num_threads()
+    try:
+        images = []
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            images.append(renderer(vertices, camera, texture=texture).rgb)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(*images)
