@@ -1,8 +1,10 @@
 """Small face models for tests that need a real FaceModel but not OpenHead's size."""
 
 import numpy as np
+import torch
 
 from stylemm.facemodel.model import FaceModel, FaceModelArrays
+from stylemm.nets.deformer import DeformerConfig
 
 
 def smooth_model():
@@ -19,3 +21,17 @@ def smooth_model():
         shapedirs=shapedirs, exprdirs=exprdirs, expression_names=["openLeft", "openRight"], joint_regressor=np.full((1, 300), 1 / 300),
         parents=[-1], joint_names=["global"], lbs_weights=np.ones((300, 1)), part_labels=np.zeros(300), part_names=["head"],
         expression_range=(0.0, 1.0)))  # fmt: skip
+
+
+class LinearDeformer(torch.nn.Module):
+    """A face model's own linear blend shapes in a deformer's place: a bundle of it gives
+    exactly the training side's faces (and no native weights, not being a Deformer)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.config = DeformerConfig(shape_dim=model.shape_dim, expression_dim=model.expression_dim)
+
+    def forward(self, shape, expression):
+        m = self.model
+        return m.template + torch.einsum("bk,knc->bnc", shape, m.shapedirs) + torch.einsum("be,enc->bnc", expression, m.exprdirs)

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import stylemm_runtime
+from small_models import LinearDeformer
 from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
-from stylemm.nets.deformer import DeformerConfig
 from stylemm.nets.texture_generator import TextureGeneratorConfig, TextureGenerator
 from stylemm_export.bundle import write_bundle
 from stylemm_runtime.bundle import BundleError
@@ -290,15 +290,8 @@ def test_unit_bakes_are_exact_for_single_units_of_a_linear_deformer(openhead, tm
     """With a linear network (the source model itself), baking must be exact."""
     from stylemm_runtime import baking
 
-    class Linear(torch.nn.Module):
-        config = DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim)
-
-        def forward(self, shape, expression):
-            return (openhead.template + torch.einsum("bk,knc->bnc", shape, openhead.shapedirs)
-                    + torch.einsum("be,enc->bnc", expression, openhead.exprdirs))  # fmt: skip
-
     generator = TextureGenerator(TextureGeneratorConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
-    model = stylemm_runtime.load(write_bundle(tmp_path / "linear.smm", openhead, Linear(), generator, style="linear"))
+    model = stylemm_runtime.load(write_bundle(tmp_path / "linear.smm", openhead, LinearDeformer(openhead), generator, style="linear"))
     assert "native" not in model.bundle.manifest["networks"]["deformer"]  # not a Deformer: no weights to describe
     assert not [name for name in model.bundle.manifest["arrays"] if name.startswith("deformer.")]
     shape = np.random.default_rng(0).normal(size=model.shape_dim).astype(np.float32)

@@ -1,10 +1,10 @@
 """The pair dataset: layout, bytes, resume, the readers (ours and Hugging Face's), landmarks and masks."""
 
 import json
-import os
 
 import numpy as np
 import pytest
+from folders import tree_bytes
 import torch
 from PIL import Image
 
@@ -43,16 +43,6 @@ def build(out, cfg, model, pack, **options):
         return pairs.build(out, cfg, maker, pairs.dataset_info(cfg, model), **options)
     finally:
         maker.close()
-
-
-def tree_bytes(folder):
-    """Every file under folder (relative path -> bytes), the preview included."""
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            out[os.path.relpath(path, folder)] = open(path, "rb").read()
-    return out
 
 
 @pytest.fixture(scope="module")

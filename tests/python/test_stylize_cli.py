@@ -7,20 +7,12 @@ import sys
 import time
 
 import pytest
+from folders import tree_bytes
 
 from stylemm.cli.stylize import main
 from stylemm.stylize.recipes import list_styles
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-def tree_bytes(folder):
-    out = {}
-    for root, _, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(root, name)
-            out[os.path.relpath(path, folder)] = open(path, "rb").read()
-    return out
 
 
 def test_an_unknown_style_lists_the_known_ones(tmp_path, capsys):

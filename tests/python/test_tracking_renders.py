@@ -118,19 +118,12 @@ def render(head, weights: np.ndarray, neck: np.ndarray, size: int, seed: int, no
 def linear_bundle(openhead, tmp_path_factory):
     """A bundle whose deformer is OpenHead itself (linear), so its characters are exactly
     the training side's faces and renders of them are exact ground truth."""
-    from stylemm.nets.deformer import DeformerConfig
+    from small_models import LinearDeformer
     from stylemm.nets.texture_generator import TextureGenerator, TextureGeneratorConfig
     from stylemm_export.bundle import write_bundle
 
-    class Linear(torch.nn.Module):
-        config = DeformerConfig(shape_dim=openhead.shape_dim, expression_dim=openhead.expression_dim)
-
-        def forward(self, shape, expression):
-            return (openhead.template + torch.einsum("bk,knc->bnc", shape, openhead.shapedirs)
-                    + torch.einsum("be,enc->bnc", expression, openhead.exprdirs))  # fmt: skip
-
     generator = TextureGenerator(TextureGeneratorConfig(height=8, z_dim=4, w_dim=4, mapping_layers=1, channel_base=8, channel_max=2))
-    return write_bundle(tmp_path_factory.mktemp("tracking") / "linear.smm", openhead, Linear(), generator, style="linear")
+    return write_bundle(tmp_path_factory.mktemp("tracking") / "linear.smm", openhead, LinearDeformer(openhead), generator, style="linear")
 
 
 
