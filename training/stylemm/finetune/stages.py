@@ -100,6 +100,15 @@ class StageLosses:
         self.part_class = torch.from_numpy(part_classes(self.model.part_names).astype("int64"))
         self.faces = self.model.faces.long()
 
+    def to(self, device) -> StageLosses:
+        """Move the fixed parts (source model, D_src, perceptual networks) to ``device``."""
+        self.model.to(device)
+        self.source_deformer.to(device)
+        for term in (self.perceptual.clip, self.perceptual.dino, self.perceptual.lpips):
+            term.to(device)
+        self.part_class, self.faces = self.part_class.to(device), self.faces.to(device)
+        return self
+
     # -- geometry and renders ---------------------------------------------------------------
     def geometry(self, deformer, batch: dict) -> Geometry:
         shape, expression = batch["shape"], batch["expression"]

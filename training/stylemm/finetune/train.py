@@ -86,13 +86,15 @@ class Pairs:
     def __len__(self) -> int:
         return len(self.shape)
 
-    def batch(self, indices) -> dict:
+    def batch(self, indices, device: torch.device | str = "cpu") -> dict:
         from stylemm.stylize.source import camera_from_records
 
         indices = torch.as_tensor(indices)
         keys = ("stylized", "mask", "landmarks", "shape", "expression", "pose", "texture_z")
-        out = {key: getattr(self, key)[indices] for key in keys}
-        out["camera"] = camera_from_records([self.cameras[i] for i in indices.tolist()])
+        out = {key: getattr(self, key)[indices].to(device) for key in keys}
+        camera = camera_from_records([self.cameras[i] for i in indices.tolist()])
+        camera.eye, camera.target = camera.eye.to(device), camera.target.to(device)
+        out["camera"] = camera
         return out
 
 
@@ -200,6 +202,8 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
     critic_optimiser = torch.optim.Adam(discriminator.parameters(), lr=options.discriminator_lr, betas=(0.0, 0.99))
     deformer, generator, discriminator, optimisers["deformer"], optimisers["texture_generator"], critic_optimiser = loop.prepare(
         deformer, generator, discriminator, optimisers["deformer"], optimisers["texture_generator"], critic_optimiser)  # fmt: skip
+    device = loop.accelerator.device  # the networks' (a GPU under accelerate launch): data and fixed parts follow
+    stage_losses.to(device)
     clock = Clock()
     loop.register(clock)
     losses_log = out / "losses.jsonl"
@@ -207,7 +211,7 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
     def step(number: int) -> dict[str, float]:
         k, within = schedule.locate(number)
         stage = stages[k]
-        batch = pairs.batch(schedule.indices(k, within))
+        batch = pairs.batch(schedule.indices(k, within), device)
         if stage.name == "texture":
             rendered = stage_losses.texture_render(deformer, generator, batch)
             critic = _discriminator_step(discriminator, critic_optimiser, batch["stylized"], rendered.detach(), loop)
