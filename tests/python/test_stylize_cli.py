@@ -75,6 +75,19 @@ def test_a_killed_run_resumes_to_the_same_dataset(tmp_path, capsys):
     assert "seed" in capsys.readouterr().err
 
 
+def test_two_processes_under_torchrun_split_the_samples_and_write_the_same_dataset(tmp_path):
+    """Each process makes its own chunks (not all of them: Accelerate needs cpu=True to see the
+    process group without a GPU), and the result is the single process's bytes."""
+    args = ["--style", "statue", "--count", "4", "--size", "64", "--chunk-size", "1"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "stylemm.cli.stylize"]
+    run = subprocess.run([*torchrun, *args, "--out", str(tmp_path / "two")], capture_output=True, text=True, env=ENV,
+                         timeout=600)  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stderr.count("2/2") >= 2  # two bars, two samples each
+    assert tree_bytes(tmp_path / "two") == tree_bytes(tmp_path / "one")
+
+
 def test_eas_pairs_condition_eas_as_the_eam_was_trained(openhead):
     """--stylizer eas passes EAS the conditions of stylemm.stylize.eam.eam_conditions (eye
     corners, not iris points), so inference sees what training saw."""

@@ -5,7 +5,8 @@
     stylemm-stylize --style pixar-child --stylizer eas --sdxl SDXL_DIR --eam EAM_DIR --out pairs/pixar
     stylemm-stylize --list-styles
     stylemm-stylize eam-train --sdxl SDXL_DIR --out runs/eam      (--help for its options)
-    accelerate launch stylemm-stylize ...                            (each process makes its share)
+    torchrun --nproc_per_node 2 $(which stylemm-stylize) ...         (each process makes its share;
+                                                                     accelerate launch on GPUs)
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads per process (default: 1, 4.5x faster here than torch's 2 with the renderer's "
                         "small ops; part of what fixes the bytes, so keep it when resuming; run more processes "
-                        "with accelerate launch for more cores)")
+                        "with torchrun or accelerate launch for more cores)")
     return p
 
 
@@ -106,7 +107,9 @@ def make(args, chosen: dict) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    state = PartialState()
+    # cpu=True where there is no GPU: otherwise Accelerate ignores the process group that
+    # torchrun / accelerate launch made and every process would make every sample.
+    state = PartialState(cpu=not torch.cuda.is_available())
     pack = stylemm.load_pack(args.pack)
     model = load(pack.source_model)
     recipe = chosen["recipe"]

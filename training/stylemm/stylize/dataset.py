@@ -20,7 +20,7 @@ and G_src are (batched matrix products and convolutions round differently with t
 size, in the last bits), and the stylizer draws a chunk's strength variations from one
 generator seeded by the chunk. A chunk's files are
 each written atomically and its line file last: a chunk with a line file is complete, so
-``resume`` redoes only the chunks without one. Under ``accelerate launch`` process r of W
+``resume`` redoes only the chunks without one. Under ``torchrun`` or ``accelerate launch`` process r of W
 makes the chunks c with c % W == r; the main process joins the line files in order into
 metadata.jsonl once all are there.
 """
