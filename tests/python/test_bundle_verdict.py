@@ -175,3 +175,16 @@ def test_both_readers_give_the_same_verdict_on_mutated_bundles(folder, tmp_path_
     python, c = verdicts(work)
     event(re.sub(r"[0-9]+", "N", python))
     assert python == c
+
+
+@pytest.mark.parametrize("depth", [62, 63, 64])
+def test_both_readers_draw_the_nesting_limit_at_the_same_depth(folder, tmp_path, depth):
+    deep = shutil.copytree(folder, tmp_path / "deep")
+    manifest = json.loads((deep / "manifest.json").read_text())
+    junk = 0
+    for _ in range(depth):
+        junk = [junk]
+    manifest["junk"] = junk
+    (deep / "manifest.json").write_text(json.dumps(manifest))
+    python, c = verdicts(deep)
+    assert python == c == ("ok" if depth < 64 else "manifest.json is not valid JSON, or nests deeper than 64 levels")
