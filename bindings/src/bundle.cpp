@@ -299,7 +299,8 @@ void Bundle::check_rules() const {
     if (rule.contains("group") && !groups.at(rule["group"].get<std::string>())) continue;
     const std::string name = (minor == 0 && rule.contains("minor_0") ? rule["minor_0"] : rule["name"]).get<std::string>();
     if (!has_array(name)) {
-      if (rule.value("optional", false)) continue;
+      // Optional, or only required together with an array that is absent.
+      if (rule.value("optional", false) || (rule.contains("with") && !has_array(rule["with"].get<std::string>()))) continue;
       throw RuleError(message("missing", {{"array", name}}));
     }
     const json& entry = manifest_["arrays"][name];

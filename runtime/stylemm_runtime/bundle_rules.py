@@ -38,8 +38,8 @@ def check(manifest: dict, read) -> dict[str, int]:
         name = rule["minor_0"] if minor == 0 and "minor_0" in rule else rule["name"]
         entry = manifest["arrays"].get(name)
         if entry is None:
-            if rule.get("optional"):
-                continue
+            if rule.get("optional") or ("with" in rule and rule["with"] not in manifest["arrays"]):
+                continue  # optional, or only required together with an array that is absent
             raise RuleError(_message("missing", array=name))
         _check_array(name, rule, entry, dims, read)
     return dims

@@ -188,3 +188,19 @@ def test_both_readers_draw_the_nesting_limit_at_the_same_depth(folder, tmp_path,
     (deep / "manifest.json").write_text(json.dumps(manifest))
     python, c = verdicts(deep)
     assert python == c == ("ok" if depth < 64 else "manifest.json is not valid JSON, or nests deeper than 64 levels")
+
+
+def test_landmark_triangles_without_their_barycentrics_are_refused_by_both(bundle_path, tmp_path):
+    import zipfile
+
+    half = tmp_path / "half"
+    with zipfile.ZipFile(bundle_path) as archive:
+        archive.extractall(half)
+    manifest = json.loads((half / "manifest.json").read_text())
+    assert len(Bundle(half).array("landmark_triangles")) == 478
+    del manifest["arrays"]["landmark_barycentrics"]
+    _rewrite(half, manifest, {})
+    assert verdicts(half) == ("the manifest has no array 'landmark_barycentrics'",) * 2
+    del manifest["arrays"]["landmark_triangles"]  # neither: a bundle without landmarks, as 1.0 ones are
+    _rewrite(half, manifest, {})
+    assert verdicts(half) == ("ok", "ok")
