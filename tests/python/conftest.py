@@ -43,3 +43,11 @@ def bundle_path(openhead, networks, tmp_path_factory):
     from stylemm_export.bundle import write_bundle
 
     return write_bundle(tmp_path_factory.mktemp("bundles") / "test.smm", openhead, *networks, style="test", prompt="a test")
+
+
+@pytest.fixture(scope="session")
+def native():
+    """The native core module: ImportError (a test error, not a skip) without a native build."""
+    import stylemm_runtime
+
+    return stylemm_runtime.native()

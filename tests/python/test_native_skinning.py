@@ -21,11 +21,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PARENTS = np.array([-1, 0, 1, 1, 1], dtype=np.int32)  # a root, one joint, and three children of it
 
 
-@pytest.fixture(scope="module")
-def native():
-    return stylemm_runtime.native()  # ImportError (a test error, not a skip) without a native build
-
-
 def assert_close(actual, expected, tol=1e-6):
     """Within tol, relative to the largest magnitude in `expected` once that exceeds 1.
 

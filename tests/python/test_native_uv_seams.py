@@ -22,11 +22,6 @@ def reference_split(faces, uv_faces):
 
 
 @pytest.fixture(scope="module")
-def native():
-    return stylemm_runtime.native()
-
-
-@pytest.fixture(scope="module")
 def library():
     lib = ctypes.CDLL(str(stylemm_runtime.native_library()))
     lib.smm_split_uv_seams.argtypes = [P, P, P, P, P, P, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int]

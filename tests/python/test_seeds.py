@@ -74,11 +74,6 @@ def spec_sample_normal(seed: int, count: int) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def native():
-    return stylemm_runtime.native()
-
-
-@pytest.fixture(scope="module")
 def library():
     """libstylemm through ctypes: the C ABI itself, NULL pointers included."""
     lib = ctypes.CDLL(str(stylemm_runtime.native_library()))
