@@ -145,10 +145,19 @@ class FaceModel(torch.nn.Module):
     def evaluate(self, shape=None, expression=None, pose=None):
         """(vertices (B, N, 3), posed joints (B, J, 3)) for the given parameters."""
         batch = _batch_size(shape, expression, pose)
-        beta = self._coefficients("shape", shape, self.shape_dim, batch)
+        return self.pose_neutral(self.neutral(self._coefficients("shape", shape, self.shape_dim, batch)), expression, pose)
+
+    def neutral(self, beta: torch.Tensor) -> torch.Tensor:
+        """Neutral (unposed, expressionless) meshes (B, N, 3) of identity coefficients (B, K)."""
+        return self.template + torch.einsum("bk,knc->bnc", beta, self.shapedirs)
+
+    def pose_neutral(self, v_shaped: torch.Tensor, expression=None, pose=None):
+        """(vertices, joints) of given neutral meshes (B, N, 3) with this model's expressions and
+        rig: joints regressed from the neutral, expression offsets, pose correctives, LBS. What
+        ``evaluate`` does after its identity step; a stylized neutral animates the same way."""
+        batch = len(v_shaped)
         psi = self._expression(expression, batch)
         rotations = rodrigues(self._pose(pose, batch))
-        v_shaped = self.template + torch.einsum("bk,knc->bnc", beta, self.shapedirs)
         rest_joints = torch.einsum("jn,bnc->bjc", self.joint_regressor, v_shaped)
         v_rest = v_shaped + torch.einsum("be,enc->bnc", psi, self.exprdirs)
         if self.posedirs is not None:

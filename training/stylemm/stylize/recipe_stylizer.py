@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import torch
 
-from stylemm.facemodel.lbs import joint_transforms, rodrigues, skin
 from stylemm.render import MeshRenderer
 from stylemm.stylize.atoms import TEXTURE, GeometryAtoms, TextureEffects, atoms_of
 from stylemm.stylize.faces import SourceFaces, StylizedFaces
@@ -61,30 +60,19 @@ class RecipeStylizer:
         shape = torch.atleast_2d(torch.as_tensor(shape, dtype=self.model.template.dtype))
         if strengths is None:
             strengths = {k: torch.full((len(shape),), v, dtype=torch.float64) for k, v in self.recipe.varied_atoms().items()}
-        source = self.model.template + torch.einsum("bk,knc->bnc", shape, self.model.shapedirs)
+        source = self.model.neutral(shape)
         return source + self.geometry.delta(source, self._matrix(strengths, self.geometry.names, len(shape)))
 
     def posed(self, neutral: torch.Tensor, expression: torch.Tensor, pose: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The model's expression + rig applied to given neutral meshes (as FaceModel.evaluate does
-        after its identity step): joints from the neutral, expression offsets, then LBS."""
-        model, batch = self.model, len(neutral)
-        rest_joints = torch.einsum("jn,bnc->bjc", model.joint_regressor, neutral)
-        rest = neutral + torch.einsum("be,enc->bnc", expression.to(neutral), model.exprdirs)
-        zero = neutral.new_zeros(batch, 3)
-        axis_angle = torch.stack([torch.as_tensor(pose.get(j, zero)).to(neutral).expand(batch, 3) for j in model.joint_names], 1)
-        rotations = rodrigues(axis_angle)
-        if model.posedirs is not None:
-            eye = torch.eye(3, dtype=rotations.dtype)
-            rest = rest + torch.einsum("bp,pnc->bnc", (rotations[:, 1:] - eye).reshape(batch, -1), model.posedirs)
-        _, transforms = joint_transforms(rest_joints, model.parents, rotations)
-        return skin(rest, model.lbs_weights, transforms)
+        """The model's expression + rig applied to given neutral meshes (FaceModel.pose_neutral)."""
+        return self.model.pose_neutral(neutral, expression.to(neutral), pose)[0]
 
     # -- the stylizer ----------------------------------------------------------------------
     @torch.no_grad()
     def stylize(self, faces: SourceFaces, generator: torch.Generator) -> StylizedFaces:
         batch = len(faces)
         strengths = self.sample_strengths(batch, generator)
-        source_neutral = self.model.template + torch.einsum("bk,knc->bnc", faces.shape.to(self.model.template), self.model.shapedirs)
+        source_neutral = self.model.neutral(faces.shape.to(self.model.template))
         styled_neutral = source_neutral + self.geometry.delta(source_neutral, self._matrix(strengths, self.geometry.names, batch))
         # Stylize the source mesh itself (D_src's), by what the style changes in the model's own
         # posed mesh: with no geometry atom the stylized mesh IS the source mesh, bit for bit.
