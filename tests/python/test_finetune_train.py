@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from stylemm.finetune.perceptual import CLIPDistance, DINODistance, LPIPSDistance, PerceptualTerms
-from stylemm.finetune.stages import plan
+from stylemm.finetune.stages import MEASURED, PAPER, plan
 from stylemm.finetune.train import FinetuneOptions, Schedule, train_style
 
 torch.set_num_threads(1)
@@ -71,7 +71,7 @@ def test_the_ablations_change_the_plan():
     assert all("cdl" not in s.weights for s in plan(cdl=False))
     warmup, joint, texture = plan()
     assert warmup.weights == {"kp": 300, "reg": 4, "cdl": 4000} and warmup.epochs == 2
-    assert joint.weights == {"recon": 500, "seg": 100, "reg": 2, "cdl": 500} and joint.epochs == 4
+    assert joint.weights == {"recon": 500, "seg": MEASURED.seg_weight, "reg": 2, "cdl": 500} and joint.epochs == 4
     assert texture.weights == {"lpips": 50, "gan": 1} and texture.trains == ("texture_generator",)
 
 
@@ -176,3 +176,11 @@ def test_the_picture_shows_each_identity_realistic_and_stylized_and_an_expressio
 
     pixels = np.asarray(image)
     assert np.array_equal(pixels[:32], pixels[46 : 46 + 32])  # the source as its own "style": the same identities
+
+
+def test_the_balance_sets_lambda_seg_and_the_paper_weights_keep_the_papers():
+    joint = {s.name: s for s in plan()}["joint"]
+    assert joint.weights["seg"] == MEASURED.seg_weight
+    paper = {s.name: s for s in plan(balance=PAPER)}["joint"]
+    assert paper.weights == {"recon": 500.0, "seg": 100.0, "reg": 2.0, "cdl": 500.0}
+    assert PAPER.reg_weights == (1.0, 50.0, 1000.0) and PAPER.seg_classes == ("eye", "nose", "ear", "background")

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from stylemm.finetune.perceptual import PerceptualTerms
-from stylemm.finetune.stages import ImageDiscriminator, Stage, StageLosses, plan
+from stylemm.finetune.stages import MEASURED, PAPER, Balance, ImageDiscriminator, Stage, StageLosses, plan
 from stylemm.io.atomic import write_json
 from stylemm.trainer import TrainingLoop
 
@@ -46,6 +46,7 @@ class FinetuneOptions:
     cdl: bool = True
     warmup: bool = True
     texture_refine: bool = True
+    paper_weights: bool = False  # eq. 4 / 8 / 10 at the paper's numbers instead of MEASURED (finetune/stages.py)
     clip: str | None = None
     dino: str | None = None
     lpips: str | None = None
@@ -154,7 +155,7 @@ class Schedule:
         return order[position * self.batch : (position + 1) * self.batch]
 
 
-def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms) -> StageLosses:
+def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms, balance: Balance = MEASURED) -> StageLosses:
     from stylemm.landmarks import load_embedding
     from stylemm.render import MeshRenderer
     from stylemm.render.shading import Shading
@@ -162,7 +163,7 @@ def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms) -> St
     renderer = MeshRenderer(model.faces, model.uvs, model.uv_faces, model.part_labels, num_parts=len(model.part_names))
     shading = Shading.from_dict(pairs.info["recipe"]["shading"]) if "shading" in pairs.info.get("recipe", {}) else None
     return StageLosses(model, source.deformer.eval().requires_grad_(False), renderer, load_embedding(model), shading, perceptual,
-                       background=float(pairs.info.get("background", 1.0)))  # fmt: skip
+                       background=float(pairs.info.get("background", 1.0)), balance=balance)  # fmt: skip
 
 
 def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_after: int | None = None,
@@ -179,10 +180,11 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
     pairs = load_pairs(data, options.size, options.limit)
     source = load_pack(pairs.info.get("source_pack", "realistic"))
     model = load(pairs.info.get("source_model", "openhead"))
-    stages = plan(options.epochs, options.cdl, options.warmup, options.texture_refine)
+    balance = PAPER if options.paper_weights else MEASURED
+    stages = plan(options.epochs, options.cdl, options.warmup, options.texture_refine, balance)
     schedule = Schedule(stages, len(pairs), options.batch, options.seed)
     perceptual = PerceptualTerms.build(options.clip, options.dino, options.lpips)
-    stage_losses = build_losses(model, source, pairs, perceptual)
+    stage_losses = build_losses(model, source, pairs, perceptual, balance)
     record = run_record(data, pairs, options, schedule, perceptual)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "run.json", record)
@@ -270,6 +272,7 @@ def run_record(data, pairs: Pairs, options: FinetuneOptions, schedule: Schedule,
                  "source_pack": pairs.info.get("source_pack"), "source_model": pairs.info.get("source_model")},  # fmt: skip
         "stages": [{"name": s.name, "description": s.description, "epochs": s.epochs, "steps": n, "weights": s.weights,
                     "trains": list(s.trains)} for s, n in zip(schedule.stages, schedule.stage_steps())],  # fmt: skip
+        "balance": asdict(PAPER if options.paper_weights else MEASURED),
         "perceptual_terms": perceptual.report(),
         "reads_3d_truth": False,
     }
