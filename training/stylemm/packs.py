@@ -10,11 +10,10 @@ networks and their classes, provenance) and one subfolder per network, each save
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stylemm.io.atomic import write_json
+from stylemm.io.atomic import atomic_folder, write_json
 from stylemm.nets.deformer import Deformer
 from stylemm.nets.texture_generator import TextureGenerator
 
@@ -39,24 +38,15 @@ class StylePack:
     def save(self, folder) -> Path:
         """Write the pack to ``folder`` (replaced as a whole, atomically)."""
         folder = Path(folder)
-        staging = folder.with_name(f".{folder.name}.staging")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name in NETWORKS:
-            getattr(self, name).save_pretrained(staging / name)
-        write_json(staging / "evaluation.json", self.evaluation)
-        write_json(staging / "provenance.json", self.provenance)
-        write_json(staging / INDEX, self._index())
-        size_mb = sum(p.stat().st_size for p in staging.rglob("*.safetensors")) / 2**20
-        if size_mb > SHIP_LIMIT_MB:
-            shutil.rmtree(staging)
-            raise ValueError(f"the networks take {size_mb:.1f} MB, over the {SHIP_LIMIT_MB} MB a pack may; train smaller ones")
-        old = folder.with_name(f".{folder.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        if folder.exists():
-            folder.rename(old)
-        staging.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(folder) as staging:
+            for name in NETWORKS:
+                getattr(self, name).save_pretrained(staging / name)
+            write_json(staging / "evaluation.json", self.evaluation)
+            write_json(staging / "provenance.json", self.provenance)
+            write_json(staging / INDEX, self._index())
+            size_mb = sum(p.stat().st_size for p in staging.rglob("*.safetensors")) / 2**20
+            if size_mb > SHIP_LIMIT_MB:
+                raise ValueError(f"the networks take {size_mb:.1f} MB, over the {SHIP_LIMIT_MB} MB a pack may; train smaller ones")
         self.path = folder
         return folder
 

@@ -1,9 +1,10 @@
-"""Atomic file writing: readers never see a half-written file."""
+"""Atomic writing: readers never see a half-written file or folder."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,3 +34,24 @@ def write_json(path, data) -> None:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_write(path, "w") as f:
         json.dump(data, f, indent=2)
+
+
+@contextmanager
+def atomic_folder(path):
+    """A fresh staging folder beside ``path``, swapped in for ``path`` as a whole only if the
+    block succeeds (removed otherwise). The old folder is moved aside, not deleted, until the
+    new one is in place, so a kill leaves either one of them, never a mix."""
+    path = Path(path)
+    staging = path.with_name(f".{path.name}.{os.getpid()}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+        old = path.with_name(f".{path.name}.{os.getpid()}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            path.rename(old)
+        staging.rename(path)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from stylemm.io.atomic import atomic_folder
 from stylemm.stylize.eam import CONDITIONS, EAMModel
 
 CAPTION = "a photo of a person's face"  # the source renders' text; they are realistic faces
@@ -235,11 +235,5 @@ def run(args: argparse.Namespace) -> int:
 
 def save_atomically(model, folder: Path) -> None:
     """``save_pretrained`` into a fresh folder beside ``folder``, then swap it in."""
-    fresh, old = folder.with_name(folder.name + ".new"), folder.with_name(folder.name + ".old")
-    shutil.rmtree(fresh, ignore_errors=True)
-    model.save_pretrained(fresh)
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    fresh.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with atomic_folder(folder) as fresh:
+        model.save_pretrained(fresh)

@@ -3,10 +3,11 @@ a checkpoint folder that is replaced atomically, so a kill mid-save loses nothin
 
 from __future__ import annotations
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from stylemm.io.atomic import atomic_folder
 
 
 @dataclass
@@ -39,13 +40,6 @@ class Checkpointer:
 
     def save(self) -> None:
         """Write the new checkpoint beside the old one, then swap the two."""
-        fresh = self.folder.with_name(self.folder.name + ".new")
-        shutil.rmtree(fresh, ignore_errors=True)
-        self.accelerator.save_state(str(fresh))
-        old = self.folder.with_name(self.folder.name + ".old")
-        shutil.rmtree(old, ignore_errors=True)
-        if self.folder.exists():
-            self.folder.rename(old)
-        fresh.rename(self.folder)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(self.folder) as fresh:
+            self.accelerator.save_state(str(fresh))
         self.last = time.monotonic()
