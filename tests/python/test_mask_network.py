@@ -98,3 +98,66 @@ def test_without_local_weights_the_error_says_what_to_provide():
         load_extractors()
     with pytest.raises(ValueError, match="masks must be"):
         train_mask_network(lambda x: [x], torch.rand(2, 3, 8, 8), torch.zeros(2, 4, 4, dtype=torch.long))
+
+
+@pytest.fixture(scope="module")
+def dino_dir(tmp_path_factory):
+    """A tiny random DINOv2 saved in the transformers layout, as a user's local folder would be."""
+    torch.manual_seed(1)
+    folder = tmp_path_factory.mktemp("dinov2")
+    Dinov2Model(Dinov2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                             patch_size=4, image_size=S)).save_pretrained(folder)  # fmt: skip
+    return folder
+
+
+def test_a_saved_f_mask_loads_from_its_folder_and_the_same_feature_weights(dino_dir, tmp_path):
+    images, masks = cartoon_faces(3, 0)
+    extractor = FeatureStack([DINOv2Features.from_pretrained(dino_dir, resolution=S)])
+    network = train_mask_network(extractor, images, masks, steps=10, width=16, blocks=1)
+    network.save_pretrained(tmp_path / "f_mask")
+    loaded = MaskNetwork.from_pretrained(tmp_path / "f_mask", dinov2_dir=dino_dir)
+    assert loaded.extractor.extractors[0].resolution == S  # the extractor's options travel with the decoder
+    assert torch.equal(loaded.predict(images), network.predict(images))
+    with pytest.raises(FileNotFoundError, match="trained on dinov2 features; give --dinov2 DIR"):
+        MaskNetwork.from_pretrained(tmp_path / "f_mask")
+    with pytest.raises(FileNotFoundError, match="not an f_mask folder"):
+        MaskNetwork.from_pretrained(tmp_path, dinov2_dir=dino_dir)
+
+
+def write_labelled(folder, images, masks):
+    from PIL import Image
+
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for k, (image, mask) in enumerate(zip(images, masks)):
+        Image.fromarray((image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(folder / "images" / f"{k}.png")
+        Image.fromarray(mask.numpy().astype(np.uint8)).save(folder / "masks" / f"{k}.png")
+
+
+def test_mask_train_writes_an_f_mask_that_stylize_loads(dino_dir, tmp_path, monkeypatch, capsys):
+    from stylemm.cli.stylize import main
+    from stylemm.stylize import mask_network
+
+    # The real extractors run at 448 px; a tiny DINOv2 at 448 px would take minutes, so at S.
+    monkeypatch.setattr(mask_network, "load_extractors", lambda sd, dino: FeatureStack([DINOv2Features.from_pretrained(dino, resolution=S)]))
+    images, masks = cartoon_faces(3, 0)
+    write_labelled(tmp_path, images, masks)
+    args = ["mask-train", "--images", str(tmp_path / "images"), "--masks", str(tmp_path / "masks"), "--dinov2", str(dino_dir)]
+    assert main([*args, "--out", str(tmp_path / "f_mask"), "--steps", "5"]) == 0
+    loaded = MaskNetwork.from_pretrained(tmp_path / "f_mask", dinov2_dir=dino_dir)
+    assert loaded.predict(images).shape == masks.shape
+
+    bad = masks.clone()
+    bad[0, 0, 0] = 9  # not a class index, not IGNORE
+    write_labelled(tmp_path / "bad", images, bad)
+    args = ["mask-train", "--images", str(tmp_path / "bad" / "images"), "--masks", str(tmp_path / "bad" / "masks"), "--dinov2", str(dino_dir)]
+    assert main([*args, "--out", str(tmp_path / "never")]) == 2
+    assert "holds [9]: class indices are 0-5" in capsys.readouterr().err and not (tmp_path / "never").exists()
+
+
+def test_mask_network_is_refused_for_recipe_pairs_which_have_exact_masks(tmp_path, capsys):
+    from stylemm.cli.stylize import main
+
+    code = main(["--style", "orc", "--count", "1", "--size", "32", "--out", str(tmp_path / "x"), "--mask-network", str(tmp_path)])
+    assert code == 2 and "--mask-network is for --stylizer eas" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -186,3 +186,33 @@ def test_fallback_masks_approximate_the_exact_ones(model, pack):
 
 def test_named_styles_are_all_known():
     assert {"disney", "pixar-child", "orc", "baby", "statue", "neanderthal"} <= set(list_styles())
+
+
+def test_images_without_3d_take_their_masks_from_f_mask_when_given(tmp_path, model, pack):
+    """EAS images (no 3D truth) with --mask-network: the masks are f_mask's predictions and the
+    metadata says so; without one they would be the MediaPipe fallback's."""
+    from stylemm.stylize.faces import StylizedFaces
+
+    class WithoutTruth:  # an EAS-like stylizer: images only
+        def __init__(self):
+            self.recipe = RecipeStylizer(model, get_recipe("statue"), 0.3)
+
+        def stylize(self, faces, generator):
+            return StylizedFaces(images=self.recipe.stylize(faces, generator).images)
+
+    class Stripes:  # an f_mask: predict(images (B, 3, H, W)) -> (B, H, W) class indices
+        def predict(self, images):
+            columns = torch.arange(images.shape[-1]) % len(CLASSES)
+            return columns.expand(len(images), images.shape[-2], -1)
+
+    cfg = config(count=2, size=64)
+    sampler = SourceSampler(model, pack.deformer, pack.texture_generator, cfg.size)
+    maker = pairs.PairMaker(cfg, model, sampler, WithoutTruth(), mask_network=Stripes())
+    try:
+        pairs.build(tmp_path / "eas", cfg, maker, pairs.dataset_info(cfg, model))
+    finally:
+        maker.close()
+    records = pairs.read_metadata(tmp_path / "eas")
+    assert [r["mask_source"] for r in records] == ["f_mask", "f_mask"] and all(r["truth_file"] is None for r in records)
+    mask = np.asarray(Image.open(tmp_path / "eas" / records[0]["mask_file"]))
+    assert np.array_equal(mask, np.broadcast_to(np.arange(64) % len(CLASSES), (64, 64)))

@@ -5,6 +5,9 @@
     stylemm-stylize --style pixar-child --stylizer eas --sdxl SDXL_DIR --eam EAM_DIR --out pairs/pixar
     stylemm-stylize --list-styles
     stylemm-stylize eam-train --sdxl SDXL_DIR --out runs/eam      (--help for its options)
+    stylemm-stylize mask-train --images LABELLED --masks MASKS --sdxl SDXL_DIR --dinov2 DINO_DIR --out runs/f_mask
+    stylemm-stylize --style orc --stylizer eas --sdxl SDXL_DIR --eam EAM_DIR --mask-network runs/f_mask \
+                    --dinov2 DINO_DIR --out pairs/orc-eas   (masks from f_mask instead of the MediaPipe fallback)
     torchrun --nproc_per_node 2 $(which stylemm-stylize) ...         (each process makes its share;
                                                                      accelerate launch on GPUs)
 """
@@ -34,6 +37,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sdxl", type=Path, help="EAS: an SDXL base model folder (diffusers layout)")
     p.add_argument("--eam", type=Path, help="EAS: a trained EAM folder (stylemm-stylize eam-train)")
     p.add_argument("--device", help="EAS: torch device (default: the GPU; 'cpu' forces a slow run)")
+    p.add_argument("--mask-network", type=Path,
+                   help="EAS: part masks from a trained f_mask folder (stylemm-stylize mask-train) instead of the "
+                        "MediaPipe fallback; its SD features come from --sdxl")  # fmt: skip
+    p.add_argument("--dinov2", type=Path, help="EAS: the DINOv2 folder (transformers layout) the f_mask was trained with")
     p.add_argument("--pack", default="realistic", help="the source networks D_src, G_src (a style pack; default realistic)")
     p.add_argument("--chunk-size", type=int, default=None, help="samples per batch and per atomic chunk (default 16)")
     p.add_argument("--resume", action="store_true", help="continue a run that was stopped")
@@ -48,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["eam-train"]:
         return eam_train(argv[1:])
+    if argv[:1] == ["mask-train"]:
+        return mask_train(argv[1:])
     args = parser().parse_args(argv)
     if args.list_styles:
         return list_styles()
@@ -121,11 +130,12 @@ def make(args, chosen: dict) -> int:
     )  # fmt: skip
     try:
         stylizer = make_stylizer(args, model, recipe, chosen["prompt"])
-    except (FileNotFoundError, RuntimeError, ImportError) as e:
+        mask_network = load_mask_network(args)
+    except (FileNotFoundError, RuntimeError, ImportError, ValueError) as e:
         print(f"stylemm-stylize: {e}", file=sys.stderr)
         return EXIT_USAGE
     sampler = SourceSampler(model, pack.deformer, pack.texture_generator, args.size)
-    maker = pairs.PairMaker(config, model, sampler, stylizer)
+    maker = pairs.PairMaker(config, model, sampler, stylizer, mask_network=mask_network)
     info = pairs.dataset_info(config, model)
     try:
         pairs.check(args.out, info, args.resume)
@@ -163,6 +173,17 @@ def make_stylizer(args, model, recipe, prompt: str):
     return EASPairs(EASStylizer.from_pretrained(args.sdxl, args.eam, device=args.device), model, prompt)
 
 
+def load_mask_network(args):
+    """f_mask for --mask-network (EAS images only: recipe pairs have exact masks)."""
+    if args.mask_network is None:
+        return None
+    if args.stylizer != "eas":
+        raise ValueError("--mask-network is for --stylizer eas: recipe pairs have exact part masks from their 3D truth")
+    from stylemm.stylize.mask_network import MaskNetwork
+
+    return MaskNetwork.from_pretrained(args.mask_network, sd_dir=args.sdxl, dinov2_dir=args.dinov2)
+
+
 class EASPairs:
     """EAS behind the pair interface: the source renders plus their conditions (five
     landmarks of the source mesh, head rotation, expression, exactly as the EAM was trained
@@ -191,6 +212,36 @@ def eam_train(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     eam_training.configure_parser(p)
     return eam_training.run(p.parse_args(argv)) or 0
+
+
+def mask_train(argv: list[str]) -> int:
+    """Few-shot f_mask training (paper 3.4.4) from a handful of hand-labelled stylized images."""
+    import torch
+
+    from stylemm.stylize.mask_network import CLASSES, IGNORE, load_extractors, load_labelled, train_mask_network
+
+    p = argparse.ArgumentParser(prog="stylemm-stylize mask-train", description=mask_train.__doc__)
+    p.add_argument("--images", type=Path, required=True, help="a folder of stylized images, NAME.png (RGB)")
+    p.add_argument("--masks", type=Path, required=True,
+                   help=f"a folder of masks NAME.png: one channel of class indices {dict(enumerate(CLASSES))}, {IGNORE} unlabelled")
+    p.add_argument("--sdxl", type=Path, help="a Stable Diffusion folder (diffusers layout) for SD features")
+    p.add_argument("--dinov2", type=Path, help="a DINOv2 folder (transformers layout) for DINOv2 features")
+    p.add_argument("--out", type=Path, required=True, help="the f_mask folder to write (use it with --mask-network)")
+    p.add_argument("--steps", type=int, default=300, help="full-batch Adam steps (default 300)")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        images, masks = load_labelled(args.images, args.masks)
+        extractor = load_extractors(args.sdxl, args.dinov2)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"stylemm-stylize mask-train: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    network = train_mask_network(extractor, images, masks, steps=args.steps, progress=True)
+    network.save_pretrained(args.out)
+    print(f"f_mask trained on {len(images)} labelled images written to {args.out} (use it with --mask-network {args.out})")
+    return 0
 
 
 if __name__ == "__main__":

@@ -9,13 +9,18 @@ background, face, eye, nose, mouth, ear from a handful of labelled images; the f
 are computed once, since the extractors never change.
 
 The extractors load local weights (``SDFeatures.from_pretrained(dir)``,
-``DINOv2Features.from_pretrained(dir)``; nothing is downloaded). The decoder is a diffusers
-model: ``save_pretrained`` / ``from_pretrained`` write safetensors + config.json.
+``DINOv2Features.from_pretrained(dir)``; nothing is downloaded). ``MaskNetwork.save_pretrained``
+writes one folder: the decoder (a diffusers model: safetensors + config.json) and
+``f_mask.json``, which extractors it was trained on with their options;
+``MaskNetwork.from_pretrained(folder, sd_dir=..., dinov2_dir=...)`` rebuilds it from the same
+feature weights (not copied: they are gigabytes, and the user has them).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -27,10 +32,13 @@ from torch import nn
 CLASSES = ("background", "face", "eye", "nose", "mouth", "ear")
 IGNORE = 255  # label of unlabelled pixels in a hand-drawn mask
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+INDEX, FORMAT, FORMAT_VERSION = "f_mask.json", "stylemm-f-mask", 1
 
 
 class DINOv2Features(nn.Module):
     """images (B, 3, H, W) in [0, 1] -> [(B, C, H/p, W/p)] DINOv2 patch tokens, at ``resolution`` px."""
+
+    kind = "dinov2"
 
     def __init__(self, model, resolution: int = 448):
         super().__init__()
@@ -46,6 +54,10 @@ class DINOv2Features(nn.Module):
 
         return cls(AutoModel.from_pretrained(str(folder), local_files_only=True, **options), resolution)
 
+    def options(self) -> dict:
+        """What ``from_pretrained`` needs besides the weights to compute the same features."""
+        return {"resolution": self.resolution}
+
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         side = self.resolution // self.patch * self.patch
@@ -60,6 +72,8 @@ class SDFeatures(nn.Module):
     """images (B, 3, H, W) in [0, 1] -> the UNet decoder blocks' outputs ``layers`` for the
     image's latent noised to ``timestep`` (fixed noise, so features are deterministic),
     with the empty prompt. Works with SD 1.x / 2.x and SDXL UNets."""
+
+    kind = "sd"
 
     def __init__(self, unet, vae, prompt_embeds: torch.Tensor, pooled: torch.Tensor | None = None,
                  timestep: int = 100, layers: Sequence[int] = (0, 1, 2), resolution: int = 512, seed: int = 0):  # fmt: skip
@@ -80,6 +94,10 @@ class SDFeatures(nn.Module):
         encoded = pipe.encode_prompt("", device="cpu", num_images_per_prompt=1, do_classifier_free_guidance=False)
         pooled = encoded[2] if len(encoded) == 4 else None  # SDXL also returns pooled embeddings
         return cls(pipe.unet, pipe.vae, encoded[0], pooled, **options)
+
+    def options(self) -> dict:
+        """What ``from_pretrained`` needs besides the weights to compute the same features."""
+        return {"timestep": self.timestep, "layers": list(self.layers), "resolution": self.resolution, "seed": self.seed}
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
@@ -188,6 +206,62 @@ class MaskNetwork(nn.Module):
     @torch.no_grad()
     def predict(self, images: torch.Tensor) -> torch.Tensor:
         return self.decoder(self.extractor(images), images.shape[-2:]).argmax(1)
+
+    def save_pretrained(self, folder) -> Path:
+        """The decoder and what it was trained on, in ``folder`` (replaced atomically)."""
+        from stylemm.io.atomic import atomic_folder, write_json
+
+        extractors = [{"kind": e.kind, **e.options()} for e in self.extractor.extractors]
+        with atomic_folder(folder) as staging:
+            self.decoder.save_pretrained(staging / "decoder")
+            write_json(staging / INDEX, {"format": FORMAT, "format_version": FORMAT_VERSION, "classes": list(CLASSES),
+                                         "extractors": extractors})  # fmt: skip
+        return Path(folder)
+
+    @classmethod
+    def from_pretrained(cls, folder, sd_dir=None, dinov2_dir=None) -> MaskNetwork:
+        """f_mask from ``save_pretrained``'s folder and the feature weights it was trained on."""
+        folder = Path(folder)
+        if not (folder / INDEX).is_file():
+            raise FileNotFoundError(f"{folder} is not an f_mask folder (no {INDEX}); train one with stylemm-stylize mask-train")
+        index = json.loads((folder / INDEX).read_text())
+        if index.get("format") != FORMAT or index.get("format_version") != FORMAT_VERSION or index.get("classes") != list(CLASSES):
+            raise ValueError(f"{folder / INDEX} is not an f_mask of version {FORMAT_VERSION} over the classes {CLASSES}")
+        given = {"sd": sd_dir, "dinov2": dinov2_dir}
+        missing = [e["kind"] for e in index["extractors"] if given.get(e["kind"]) is None]
+        if missing:
+            flags = {"sd": "--sdxl DIR (the Stable Diffusion folder it was trained with)", "dinov2": "--dinov2 DIR"}
+            raise FileNotFoundError(f"{folder} was trained on {', '.join(e['kind'] for e in index['extractors'])} features; "
+                                    f"give {' and '.join(flags[k] for k in missing)}")  # fmt: skip
+        kinds = {"sd": SDFeatures, "dinov2": DINOv2Features}
+        extractors = [kinds[e["kind"]].from_pretrained(given[e["kind"]], **{k: v for k, v in e.items() if k != "kind"})
+                      for e in index["extractors"]]  # fmt: skip
+        return cls(FeatureStack(extractors), MaskDecoder.from_pretrained(folder / "decoder", local_files_only=True).eval())
+
+
+def load_labelled(images_dir, masks_dir) -> tuple[torch.Tensor, torch.Tensor]:
+    """Hand-labelled examples: ``images_dir/NAME.png`` (RGB) with ``masks_dir/NAME.png`` (one
+    channel of class indices in CLASSES' order, IGNORE where unlabelled), all the same size."""
+    import numpy as np
+    from PIL import Image
+
+    images_dir, masks_dir = Path(images_dir), Path(masks_dir)
+    names = sorted(p.name for p in images_dir.glob("*.png"))
+    if not names:
+        raise FileNotFoundError(f"no .png images in {images_dir}")
+    missing = [n for n in names if not (masks_dir / n).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no mask in {masks_dir} for {', '.join(missing[:5])}: each image needs a mask of the same name")
+    images = [np.asarray(Image.open(images_dir / n).convert("RGB"), np.float32) / 255 for n in names]
+    masks = [np.asarray(Image.open(masks_dir / n)) for n in names]
+    for name, image, mask in zip(names, images, masks):
+        if mask.ndim != 2 or mask.shape != image.shape[:2] or image.shape != images[0].shape:
+            raise ValueError(f"{name}: every image must be {images[0].shape[1]}x{images[0].shape[0]} and its mask one channel "
+                             f"of that size (got image {image.shape[1]}x{image.shape[0]}, mask {mask.shape})")  # fmt: skip
+        bad = sorted(set(np.unique(mask).tolist()) - set(range(len(CLASSES))) - {IGNORE})
+        if bad:
+            raise ValueError(f"{masks_dir / name} holds {bad}: class indices are 0-{len(CLASSES) - 1} {CLASSES}, {IGNORE} unlabelled")
+    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2), torch.from_numpy(np.stack(masks).astype(np.int64))
 
 
 def train_mask_network(extractor: nn.Module, images: torch.Tensor, masks: torch.Tensor, steps: int = 300,
