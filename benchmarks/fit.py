@@ -4,7 +4,7 @@ parameters (docs/fit.md has a run's numbers).
     python benchmarks/fit.py [--photo tests/data/fit/astronaut.jpg] [--style orc] [--runs 3]
     python benchmarks/fit.py --measure 20 [--seed 11] [--json out.json]
 
-Timing: ``fit_photo`` + ``save`` on the photo, on this machine's threads (--threads, 2 by
+Timing: ``fit_photo`` + ``save_fit`` on the photo, on this machine's threads (--threads, 2 by
 default); medians per stage over --runs. Also the landmarks' reprojection error on it.
 
 --measure N: N source faces (random identity, expression, small jaw / neck / eye pose,
@@ -35,13 +35,14 @@ RENDER_SIZE, RENDER_FOV = 512, 20.0  # stylemm.stylize.source's framing
 
 def timing(photo: str, style: str, runs: int) -> dict:
     from stylemm.fit import fit_photo
+    from stylemm_export.fit_output import save_fit
 
     stages, totals, errors = {}, [], []
     for _ in range(runs):
         start = time.perf_counter()
         result = fit_photo(photo, style=style, progress=False)
         with tempfile.TemporaryDirectory() as folder:
-            result.save(Path(folder) / "out")
+            save_fit(result, Path(folder) / "out")
         totals.append(time.perf_counter() - start)
         errors.append(result.landmark_error)
         for name, seconds in result.times.items():

@@ -201,7 +201,9 @@ def test_save_writes_a_valid_glb_and_params_the_runtime_reproduces(orc_fit, open
     from stylemm.landmarks import load_embedding
     from stylemm_runtime.tracking.solver import PinholeCamera
 
-    out = orc_fit.save(tmp_path / "me")
+    from stylemm_export.fit_output import save_fit
+
+    out = save_fit(orc_fit, tmp_path / "me")
     assert sorted(p.name for p in out.iterdir()) == ["face.glb", "params.json", "preview.png", "texture.png"]
     node = shutil.which("node")
     assert node, "node is needed for the glTF validator (dev.sh installs it)"
@@ -227,18 +229,18 @@ def test_save_writes_a_valid_glb_and_params_the_runtime_reproduces(orc_fit, open
     iod = np.linalg.norm(landmarks[33, :2] - landmarks[263, :2])
     assert np.median(np.linalg.norm(projected - landmarks[:, :2], axis=1)) / iod < 0.04
     with pytest.raises(FileExistsError):
-        orc_fit.save(out)
+        save_fit(orc_fit, out)
 
 
 def test_a_failed_save_leaves_nothing_behind(orc_fit, tmp_path, monkeypatch):
-    import stylemm.fit.export
+    import stylemm_export.fit_output as fit_output
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(stylemm.fit.export, "write_face_glb", broken)
+    monkeypatch.setattr(fit_output, "write_face_glb", broken)
     with pytest.raises(RuntimeError, match="disk full"):
-        orc_fit.save(tmp_path / "me")
+        fit_output.save_fit(orc_fit, tmp_path / "me")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -253,7 +255,7 @@ def test_neutral_keeps_the_identity_and_drops_the_expression(openhead):
 
 
 def test_the_command_names_bad_input_and_writes_nothing(tmp_path, capsys):
-    from stylemm.cli.fit import main
+    from stylemm_export.fit_cli import main
 
     text = tmp_path / "notes.png"
     text.write_text("not a photo")

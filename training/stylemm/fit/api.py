@@ -1,25 +1,23 @@
 """``fit_photo(photo, style=...)``: one photo -> the person's identity, expression, pose and
-texture on the source model, and the same person in a style; ``result.save(DIR)`` writes
-``face.glb``, ``params.json`` and ``preview.png`` (and ``texture.png``) all at once.
+texture on the source model, and the same person in a style. Writing it as game assets
+(``face.glb``, ``params.json``, ``preview.png``) is an export step, so it is the export
+package's ``fit_output.save_fit(result, DIR)``, which ``stylemm-fit`` calls.
 
 Stages (each timed in ``result.times``): MediaPipe's landmarks (photo.py), the landmark
 fit (landmark_fit.py), the photometric refinement (photometric.py), the photo's texels in
 UV space (texels.py), the style (transfer.py), the optional SDXL-Turbo texture refinement
-(turbo.py), the preview (preview.py); ``save`` adds the glb export (export.py).
+(turbo.py), the preview (preview.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 from tqdm.auto import tqdm
 
 import stylemm.fit.preview as preview
@@ -30,7 +28,6 @@ from stylemm.fit.landmark_fit import LandmarkFitter
 from stylemm.fit.photo import load_photo
 from stylemm.fit.photometric import PhotometricFitter, PhotometricSettings
 from stylemm.fit.view import posed, to_tensor
-from stylemm.io.atomic import atomic_write, write_json
 from stylemm_runtime.tracking import rotations
 from stylemm_runtime.tracking.solver import PinholeCamera
 
@@ -59,8 +56,8 @@ class FitResult:
     preview: np.ndarray  # (h, w, 3) uint8
     times: dict = field(default_factory=dict)  # stage -> seconds
     turbo: dict | None = None
-    _model: object = field(default=None, repr=False)
-    _pack: object = field(default=None, repr=False)
+    model: object = field(default=None, repr=False)  # the source FaceModel the fit ran on
+    pack: object = field(default=None, repr=False)  # the style's StylePack
 
     def params(self) -> dict:
         """params.json: everything needed to remake the character and its pose."""
@@ -73,33 +70,6 @@ class FitResult:
             "usage": "stylemm_runtime.load(BUNDLE).character(shape=shape, texture_z=texture_z).mesh(expression=expression, "
                      "pose=pose) + translation: the head in the photo camera's frame (BUNDLE: stylemm-export --style STYLE)",
         }  # fmt: skip
-
-    def save(self, out, force: bool = False) -> Path:
-        """Write DIR/face.glb, params.json, preview.png, texture.png; DIR appears whole or not at all."""
-        out = Path(out)
-        if out.exists() and not force:
-            raise FileExistsError(f"{out} exists; pass force=True (--force) to replace it")
-        staging = out.with_name(f".{out.name}.{os.getpid()}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
-            start = time.perf_counter()
-            from stylemm.fit.export import write_face_glb
-
-            self.bake_error = write_face_glb(staging / "face.glb", self._model, self._pack, self.shape, self.texture_z, self.texture)
-            self.times["export"] = round(time.perf_counter() - start, 3)
-            write_json(staging / "params.json", self.params())
-            for name, image in (("preview.png", self.preview), ("texture.png", self.texture)):
-                with atomic_write(staging / name) as f:
-                    Image.fromarray(image).save(f, format="PNG")
-            old = out.with_name(f".{out.name}.{os.getpid()}.old")
-            if out.exists():  # --force: the old folder steps aside, the new one takes its name, then the old goes
-                out.rename(old)
-            staging.rename(out)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        return out
 
 
 def fit_photo(photo, style: str = "realistic", neutral: bool = False, fov: float = DEFAULT_FOV, detail: float | None = None,
@@ -191,7 +161,7 @@ def fit_photo(photo, style: str = "realistic", neutral: bool = False, fov: float
         texture_z=fitted.texture_z, camera={"width": found.width, "height": found.height, "fov_y": fov, "focal": camera.focal},
         neutral=neutral, landmark_error=fitted.landmark_error, faces_found=found.faces_found,
         texture=preview.to_uint8(stylized_texture), realistic_texture=preview.to_uint8(realistic_texture),
-        preview=preview.sheet(*panels), times=times, turbo=turbo_record, _model=model, _pack=pack,
+        preview=preview.sheet(*panels), times=times, turbo=turbo_record, model=model, pack=pack,
     )  # fmt: skip
 
 

@@ -1,11 +1,16 @@
 """478 landmarks of one photo -> camera-frame head pose, identity shape and expression.
 
 The runtime's tracking solver (``stylemm_runtime.tracking.solver``, numpy) already fits head
-pose and bounded expression weights to MediaPipe's landmarks through a pinhole camera, with
-MediaPipe's measured response on OpenHead (where its points sit relative to the surface)
-added to the model. What one photo adds is the identity: eos's alternation, with the
-source model's linear shape space (the landmarks are linear in ``shape``, the neck pivot too,
-because joints are regressed from the neutral mesh). Each round:
+pose and bounded expression weights to MediaPipe's landmarks through a pinhole camera. The
+landmarks are the shipped embedding's surface points as they are: the tracker's measured
+MediaPipe response (detector_response) was fitted to expressions, and on renders with known
+shape it changed the identity's error either way (with it / without: 2.28 / 2.16 mm on 12
+faces, 1.93 / 2.09 on 10 others), and the photometric step's landmark term must see the
+same points.
+
+What one photo adds is the identity: eos's alternation, with the source model's linear shape
+space (the landmarks are linear in ``shape``, the neck pivot too, because joints are
+regressed from the neutral mesh). Each round:
 
 1. the solver fits pose + expression, cold, to the landmark model of the current shape;
 2. Gauss-Newton on pose and shape together, expression fixed, with the N(0, I) prior on
@@ -25,7 +30,7 @@ import torch
 
 from stylemm.landmarks import load_embedding
 from stylemm_runtime.tracking import rotations
-from stylemm_runtime.tracking.landmark_model import HEAD_JOINT, Embedding, LandmarkModel, detector_response
+from stylemm_runtime.tracking.landmark_model import HEAD_JOINT, Embedding, LandmarkModel
 from stylemm_runtime.tracking.solver import FaceSolver, PinholeCamera, SolverSettings, _projection_jacobian
 from stylemm_runtime.tracking.topology import inter_ocular, landmark_weights
 
@@ -96,20 +101,14 @@ class LandmarkFitter:
         faces = self.rig.faces
         self.shape_points = self.embedding.points(self.shapedirs, faces)  # (K, L, 3): landmarks per shape unit
         self.shape_pivot = np.einsum("n,knc->kc", self.regressor, self.shapedirs)  # (K, 3): the neck pivot per unit
-        self.response = detector_response(self.rig, "mediapipe")  # None for a mesh without a measured response
         self.weights = landmark_weights()
 
     def landmark_model(self, shape: np.ndarray) -> LandmarkModel:
-        """The solver's model for identity ``shape``: neutral + expression deltas at the landmarks, with
-        MediaPipe's response where one ships for this mesh."""
+        """The solver's model for identity ``shape``: neutral + expression deltas at the landmarks."""
         neutral = self.template + np.tensordot(shape, self.shapedirs, axes=1)
         rest_joints = np.zeros((len(self.rig.joint_names), 3))
         rest_joints[self.rig.joint_names.index(HEAD_JOINT)] = self.regressor @ neutral
-        model = LandmarkModel.from_morphs(self.rig, neutral, self.exprdirs, rest_joints, self.embedding)
-        if self.response is None:
-            return model
-        basis, rest = self.response
-        return LandmarkModel(model.rest + rest, model.basis + basis, model.pivot, model.head_weight, model.expression_names)
+        return LandmarkModel.from_morphs(self.rig, neutral, self.exprdirs, rest_joints, self.embedding)
 
     def fit(self, landmarks: np.ndarray, camera: PinholeCamera) -> LandmarkFit:
         """landmarks: (478, 2 or 3) pixels of ``camera``'s image (MediaPipe's depth column seeds the rotation)."""

@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from stylemm.fit import FitError, SeveralFacesWarning, fit_photo
+    from stylemm_export.fit_output import save_fit
 
     torch.set_num_threads(args.threads)
     if args.out.exists() and not args.force:
@@ -37,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         for w in caught:
             if issubclass(w.category, SeveralFacesWarning):
                 print(f"stylemm-fit: warning: {w.message}", file=sys.stderr)
-        result.save(args.out, force=args.force)
+        save_fit(result, args.out, force=args.force)
     except (FitError, FileNotFoundError, FileExistsError) as e:
         print(f"stylemm-fit: error: {e}", file=sys.stderr)
         return 2
