@@ -45,7 +45,7 @@ def main() -> None:
     with torch.no_grad():
         batch = held_out_batch(model, source, recipe, args.samples, args.size)
     print(f"{args.samples} held-out {args.style} samples at {args.size} px; image terms rendered with the true texture")
-    for label, balance in (("the paper's numbers", PAPER), ("MEASURED (the default)", MEASURED)):
+    for label, balance in (("the paper's numbers (the default)", PAPER), ("MEASURED (--measured-weights)", MEASURED)):
         losses_ = StageLosses(model, source.deformer, renderer, load_embedding(model), recipe.shading,
                               PerceptualTerms.build(None, None, None), balance=balance)  # fmt: skip
         with torch.no_grad():

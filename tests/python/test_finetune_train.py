@@ -71,7 +71,7 @@ def test_the_ablations_change_the_plan():
     assert all("cdl" not in s.weights for s in plan(cdl=False))
     warmup, joint, texture = plan()
     assert warmup.weights == {"kp": 300, "reg": 4, "cdl": 4000} and warmup.epochs == 2
-    assert joint.weights == {"recon": 500, "seg": MEASURED.seg_weight, "reg": 2, "cdl": 500} and joint.epochs == 4
+    assert joint.weights == {"recon": 500, "seg": PAPER.seg_weight, "reg": 2, "cdl": 500} and joint.epochs == 4
     assert texture.weights == {"lpips": 50, "gan": 1} and texture.trains == ("texture_generator",)
 
 
@@ -178,9 +178,9 @@ def test_the_picture_shows_each_identity_realistic_and_stylized_and_an_expressio
     assert np.array_equal(pixels[:32], pixels[46 : 46 + 32])  # the source as its own "style": the same identities
 
 
-def test_the_balance_sets_lambda_seg_and_the_paper_weights_keep_the_papers():
-    joint = {s.name: s for s in plan()}["joint"]
-    assert joint.weights["seg"] == MEASURED.seg_weight
-    paper = {s.name: s for s in plan(balance=PAPER)}["joint"]
+def test_the_balance_sets_lambda_seg_and_the_default_is_the_papers():
+    joint = {s.name: s for s in plan(balance=MEASURED)}["joint"]
+    assert joint.weights["seg"] == MEASURED.seg_weight == 1000.0
+    paper = {s.name: s for s in plan()}["joint"]
     assert paper.weights == {"recon": 500.0, "seg": 100.0, "reg": 2.0, "cdl": 500.0}
     assert PAPER.reg_weights == (1.0, 50.0, 1000.0) and PAPER.seg_classes == ("eye", "nose", "ear", "background")

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         batch=args.batch, size=args.size, limit=args.limit, lr=args.lr, texture_lr=args.texture_lr, seed=args.seed,
         threads=args.threads,
         checkpoint_minutes=args.checkpoint_minutes, cdl=not args.no_cdl, warmup=not args.no_warmup,
-        texture_refine=not args.no_texture_refine, paper_weights=args.paper_weights, clip=args.clip, dino=args.dino, lpips=args.lpips,
+        texture_refine=not args.no_texture_refine, measured_weights=args.measured_weights, clip=args.clip, dino=args.dino, lpips=args.lpips,
     )  # fmt: skip
     try:
         record = train_style(args.data, args.out, options, resume=args.resume, stop_after=args.stop_after,
@@ -60,9 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cdl", action="store_true", help="ablation: no consistent displacement loss")
     p.add_argument("--no-warmup", action="store_true", help="ablation: no geometry warm-up stage")
     p.add_argument("--no-texture-refine", action="store_true", help="ablation: no texture refinement stage")
-    p.add_argument("--paper-weights", action="store_true",
-                   help="eq. 4, 8 and 10 at the paper's numbers (4 mask classes, lambda_seg 100, lambda_n 50, lambda_ang 1000) "
-                        "instead of the measured balance that ranks the 3D truth first (README: Fine-tuning)")
+    p.add_argument("--measured-weights", action="store_true",
+                   help="eq. 4, 8 and 10 balanced so the 3D truth ranks first (6 mask classes, lambda_seg 1000, lambda_n 5, "
+                        "lambda_ang 30) instead of the paper's numbers: closer geometry, weaker expressions (README: Fine-tuning)")
     p.add_argument("--clip", help="local CLIP model folder (Hugging Face layout); offline stand-in without it")
     p.add_argument("--dino", help="local DINOv2 model folder (Hugging Face layout); offline stand-in without it")
     p.add_argument("--lpips", help="local LPIPS-VGG folder (backbone.safetensors + lpips.safetensors); stand-in without it")

@@ -46,7 +46,7 @@ class FinetuneOptions:
     cdl: bool = True
     warmup: bool = True
     texture_refine: bool = True
-    paper_weights: bool = False  # eq. 4 / 8 / 10 at the paper's numbers instead of MEASURED (finetune/stages.py)
+    measured_weights: bool = False  # eq. 4 / 8 / 10 at MEASURED instead of the paper's numbers (finetune/stages.py)
     clip: str | None = None
     dino: str | None = None
     lpips: str | None = None
@@ -155,7 +155,7 @@ class Schedule:
         return order[position * self.batch : (position + 1) * self.batch]
 
 
-def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms, balance: Balance = MEASURED) -> StageLosses:
+def build_losses(model, source, pairs: Pairs, perceptual: PerceptualTerms, balance: Balance = PAPER) -> StageLosses:
     from stylemm.landmarks import load_embedding
     from stylemm.render import MeshRenderer
     from stylemm.render.shading import Shading
@@ -180,7 +180,7 @@ def train_style(data, out, options: FinetuneOptions, resume: bool = False, stop_
     pairs = load_pairs(data, options.size, options.limit)
     source = load_pack(pairs.info.get("source_pack", "realistic"))
     model = load(pairs.info.get("source_model", "openhead"))
-    balance = PAPER if options.paper_weights else MEASURED
+    balance = MEASURED if options.measured_weights else PAPER
     stages = plan(options.epochs, options.cdl, options.warmup, options.texture_refine, balance)
     schedule = Schedule(stages, len(pairs), options.batch, options.seed)
     perceptual = PerceptualTerms.build(options.clip, options.dino, options.lpips)
@@ -272,7 +272,7 @@ def run_record(data, pairs: Pairs, options: FinetuneOptions, schedule: Schedule,
                  "source_pack": pairs.info.get("source_pack"), "source_model": pairs.info.get("source_model")},  # fmt: skip
         "stages": [{"name": s.name, "description": s.description, "epochs": s.epochs, "steps": n, "weights": s.weights,
                     "trains": list(s.trains)} for s, n in zip(schedule.stages, schedule.stage_steps())],  # fmt: skip
-        "balance": asdict(PAPER if options.paper_weights else MEASURED),
+        "balance": asdict(MEASURED if options.measured_weights else PAPER),
         "perceptual_terms": perceptual.report(),
         "reads_3d_truth": False,
     }
