@@ -37,18 +37,15 @@ class _Textured:
         return getattr(self._character, name)
 
 
-def write_face_glb(path, result) -> dict:
-    """Write the fit's stylized character to ``path``; returns the bake's error against the network."""
+def write_face_glb(path, result) -> None:
+    """Write the fit's stylized character to ``path``."""
     pack = result.pack
     with tempfile.TemporaryDirectory(prefix="stylemm-fit-") as folder:
         bundle = write_bundle(Path(folder) / f"{pack.style}.smm", result.model, pack.deformer, pack.texture_generator,
                               style=pack.style, prompt=pack.prompt)  # fmt: skip
         runtime_model = stylemm_runtime.load(bundle)
         character = runtime_model.character(shape=result.shape, texture_z=result.texture_z)
-        morphs = baking.bake(runtime_model, character.shape)
-        error = baking.measure(runtime_model, character.shape, morphs)
-        write_character_glb(path, runtime_model, _Textured(character, result.texture), morphs)
-    return error
+        write_character_glb(path, runtime_model, _Textured(character, result.texture), baking.bake(runtime_model, character.shape))
 
 
 def save_fit(result, out, force: bool = False) -> Path:
@@ -58,7 +55,7 @@ def save_fit(result, out, force: bool = False) -> Path:
         raise FileExistsError(f"{out} exists; pass force=True (--force) to replace it")
     with atomic_folder(out) as staging:
         start = time.perf_counter()
-        result.bake_error = write_face_glb(staging / "face.glb", result)
+        write_face_glb(staging / "face.glb", result)
         result.times["export"] = round(time.perf_counter() - start, 3)
         write_json(staging / "params.json", result.params())
         for name, image in (("preview.png", result.preview), ("texture.png", result.texture)):
