@@ -221,15 +221,6 @@ def _projection_jacobian(points: np.ndarray, focal: float) -> np.ndarray:
     return jacobian
 
 
-def _skew(v: np.ndarray) -> np.ndarray:
-    """(L, 3) -> (L, 3, 3) cross-product matrices: skew(v) @ u = v x u."""
-    out = np.zeros((len(v), 3, 3))
-    out[:, 0, 1], out[:, 0, 2] = -v[:, 2], v[:, 1]
-    out[:, 1, 0], out[:, 1, 2] = v[:, 2], -v[:, 0]
-    out[:, 2, 0], out[:, 2, 1] = -v[:, 1], v[:, 0]
-    return out
-
-
 # Units that move the same points in opposite directions, by name (both sides where sided).
 OPPOSED = [("eyeLookIn", "eyeLookOut"), ("eyeLookUp", "eyeLookDown"), ("eyeBlink", "eyeWide"), ("jawLeft", "jawRight"),
            ("mouthLeft", "mouthRight"), ("mouthSmile", "mouthFrown"), ("browDown", "browOuterUp"), ("mouthPucker", "mouthStretch"),
