@@ -2,8 +2,9 @@
 # One entry point that sets everything up on a fresh Debian 12 / Python 3.11 machine
 # (Debian packages, a .venv with the CPU build of torch, this project) and then runs:
 #   ./dev.sh demo   build OpenHead, write sample heads (.obj/.glb), pictures and videos to out/samples,
-#                   procedural skin textures to out/textures, and the realistic style's bundle to
-#                   out/realistic.smm (checked by animating a character through the runtime)
+#                   procedural skin textures to out/textures, export the orc style (the mission's
+#                   command) and every other shipped style to out/STYLE.smm (each checked by animating a
+#                   character through the runtime), their previews and turntables, and out/styles.png
 #   ./dev.sh test   all tests: Python (pytest), C++ (Catch2 under ASan + UBSan, via ctest) and
 #                   20 s of each libFuzzer harness of the native bundle reader
 # Setting up again is cheap: every step skips what is already there.
@@ -51,9 +52,15 @@ case "${1:-}" in
     stylemm-model info
     stylemm-model samples --count 6 --out out/samples
     stylemm-model textures --count 16 --out out/textures
-    stylemm-export --style realistic --out out/realistic.smm --force --glb out/realistic_head.glb
-    stylemm-bundle verify out/realistic.smm
-    stylemm-bundle preview out/realistic.smm --out out/preview
+    stylemm-export --style orc --out out/orc.smm --force --glb out/orc_head.glb
+    styles=$(python -c "from stylemm.packs import shipped_styles; print(*shipped_styles())")
+    for style in $styles; do
+      [ "$style" = orc ] || stylemm-export --style "$style" --out "out/$style.smm" --force --glb "out/${style}_head.glb"
+      stylemm-bundle verify "out/$style.smm"
+      stylemm-bundle preview "out/$style.smm" --out "out/preview/$style"
+    done
+    # shellcheck disable=SC2046
+    stylemm-bundle gallery out/realistic.smm $(for s in $styles; do [ "$s" = realistic ] || echo "out/$s.smm"; done) --out out/styles.png
     ;;
   test)
     setup

@@ -2,7 +2,8 @@
 
   stylemm-bundle info out/realistic.smm      what it holds (style, sizes, parameters, files)
   stylemm-bundle verify out/realistic.smm    checksums, schema, and one animated character
-  stylemm-bundle preview out/realistic.smm --out out/preview   contact sheet + expression video
+  stylemm-bundle preview out/realistic.smm --out out/preview   contact sheet, expression video, turntable
+  stylemm-bundle gallery out/realistic.smm out/orc.smm --out out/styles.png   the same faces in every style
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ def main(argv: list[str] | None = None) -> int:
     preview.add_argument("--out", type=Path, default=Path("out/preview"), help="output folder (default: out/preview)")
     preview.add_argument("--count", type=int, default=8, help="characters on the contact sheet (default: 8)")
     preview.add_argument("--size", type=int, default=256, help="pixels per picture (default: 256)")
+    preview.add_argument("--turntable-seconds", type=float, default=10.0, help="length of turntable.mp4 (default: 10; 0: none)")
     preview.set_defaults(run=_preview)
+    gallery = sub.add_parser("gallery", help="the same identities in every bundle's style, plus expressions, in one picture")
+    gallery.add_argument("bundles", type=Path, nargs="+", help="one bundle per row, e.g. out/realistic.smm out/orc.smm")
+    gallery.add_argument("--out", type=Path, default=Path("out/styles.png"), help="PNG to write (default: out/styles.png)")
+    gallery.add_argument("--identities", type=int, default=6, help="identities per row (default: 6)")
+    gallery.add_argument("--size", type=int, default=160, help="pixels per picture (default: 160)")
+    gallery.set_defaults(run=_gallery)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
@@ -88,32 +96,46 @@ def _preview(args) -> int:
 
     import stylemm_runtime
     from stylemm.io.atomic import atomic_path
-    from stylemm.viz.gl import GLRenderer, write_video
-    from stylemm.viz.sheets import ARKIT_PRESETS, contact_sheet, framing_camera
+    from stylemm.viz.gl import write_video
+    from stylemm.viz.sheets import ARKIT_PRESETS, contact_sheet
+    from stylemm_export.gallery import BundlePainter, turntable
 
     if args.count < 1:
         raise ValueError("--count must be at least 1")
+    if args.turntable_seconds < 0:
+        raise ValueError("--turntable-seconds must be >= 0")
     model = stylemm_runtime.load(args.bundle)
     presets = {name: e for name, e in ARKIT_PRESETS.items() if set(e) <= set(model.expression_names)}
-    gl = GLRenderer(args.size, args.size)
-    camera = framing_camera(model.template, 25, args.size)
-
-    def draw(character, expression) -> np.ndarray:
-        return gl.render(character.mesh(expression=expression), model.faces, camera, texture=character.texture(),
-                         uvs=model.uvs, uv_faces=model.uv_faces)  # fmt: skip
-
+    painter = BundlePainter(args.size)
     characters = [model.character(seed=seed) for seed in range(args.count)]
     names = list(presets)
-    pictures = [Image.fromarray(draw(c, presets[names[i % len(names)]])) for i, c in enumerate(characters)]
+    pictures = [Image.fromarray(painter.draw(model, c, presets[names[i % len(names)]])) for i, c in enumerate(characters)]
     labels = [f"seed {i}: {names[i % len(names)]}" for i in range(args.count)]
     ramp = np.concatenate([np.linspace(0, 1, SWEEP_FRAMES), np.linspace(1, 0, SWEEP_FRAMES)])
-    frames = [draw(characters[0], {k: t * v for k, v in e.items()}) for e in presets.values() if e for t in ramp]
-    gl.close()
+    frames = [painter.draw(model, characters[0], {k: t * v for k, v in e.items()}) for e in presets.values() if e for t in ramp]
+    painter.close()
     args.out.mkdir(parents=True, exist_ok=True)
     with atomic_path(args.out / "characters.png") as tmp:
         contact_sheet(pictures, columns=min(4, args.count), labels=labels).save(tmp, format="PNG")
     write_video(args.out / "expressions.mp4", frames)
-    print(f"wrote {args.out / 'characters.png'} ({args.count} characters) and {args.out / 'expressions.mp4'} ({len(frames)} frames)")
+    written = f"{args.out / 'characters.png'} ({args.count} characters), {args.out / 'expressions.mp4'} ({len(frames)} frames)"
+    if args.turntable_seconds > 0:
+        write_video(args.out / "turntable.mp4", turntable(model, characters[0], args.size, args.turntable_seconds))
+        written += f" and {args.out / 'turntable.mp4'} ({args.turntable_seconds:g} s)"
+    print(f"wrote {written}")
+    return 0
+
+
+def _gallery(args) -> int:
+    import stylemm_runtime
+    from stylemm.io.atomic import atomic_path
+    from stylemm_export.gallery import gallery
+
+    sheet = gallery([stylemm_runtime.load(path) for path in args.bundles], args.identities, args.size)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(args.out) as tmp:
+        sheet.save(tmp, format="PNG", optimize=True)
+    print(f"wrote {args.out} ({len(args.bundles)} styles x {args.identities} identities, {sheet.width}x{sheet.height})")
     return 0
 
 

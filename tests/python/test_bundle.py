@@ -333,16 +333,40 @@ def test_a_character_glb_passes_the_khronos_validator_and_reimports(bundle_path,
     assert distance.max() < 1e-6 and len(np.unique(nearest)) == model.num_vertices
 
 
-def test_bundle_preview_draws_characters_and_an_expression_video(bundle_path, tmp_path, capsys):
+def test_bundle_preview_draws_characters_an_expression_video_and_a_turntable(bundle_path, tmp_path, capsys):
     import imageio.v3 as iio
 
     from stylemm_export.bundle_cli import main
 
-    assert main(["preview", str(bundle_path), "--out", str(tmp_path), "--count", "2", "--size", "64"]) == 0
+    assert main(["preview", str(bundle_path), "--out", str(tmp_path), "--count", "2", "--size", "64", "--turntable-seconds", "1"]) == 0
     sheet = iio.imread(tmp_path / "characters.png")
     assert sheet.shape[1] >= 2 * 64 and sheet.std() > 5  # two pictures, not blank
     assert (tmp_path / "expressions.mp4").stat().st_size > 1000
     assert "expressions.mp4 (96 frames)" in capsys.readouterr().out  # 4 presets x 24 frames
+    turning = iio.imread(tmp_path / "turntable.mp4")
+    assert turning.shape == (30, 64, 64, 3)  # 1 s at 30 fps
+    # A turn: the side view differs from the front, and the back from both.
+    front, side, back = (turning[i].astype(float) for i in (0, 7, 15))
+    assert np.abs(front - side).mean() > 3 and np.abs(front - back).mean() > 3
+
+
+def test_gallery_shows_the_same_identities_in_every_style(bundle_path, tmp_path, capsys):
+    import imageio.v3 as iio
+
+    from stylemm_export.bundle_cli import main
+    from stylemm_export.gallery import GALLERY_EXPRESSIONS, LABEL_WIDTH
+
+    out = tmp_path / "styles.png"
+    assert main(["gallery", str(bundle_path), str(bundle_path), "--out", str(out), "--identities", "2", "--size", "48"]) == 0
+    sheet = iio.imread(out)
+    header = 18
+    assert sheet.shape[:2] == (header + 2 * 48, LABEL_WIDTH + (2 + len(GALLERY_EXPRESSIONS)) * 48)
+    rows = [sheet[header + r * 48 : header + (r + 1) * 48, LABEL_WIDTH:].astype(float) for r in range(2)]
+    np.testing.assert_array_equal(rows[0], rows[1])  # the same bundle twice: the same seeds are the same faces
+    tiles = [rows[0][:, k * 48 : (k + 1) * 48] for k in range(2 + len(GALLERY_EXPRESSIONS))]
+    assert np.abs(tiles[0] - tiles[1]).mean() > 1  # two identities differ
+    assert all(np.abs(tiles[0] - t).mean() > 0.5 for t in tiles[2:])  # the expressions show
+    assert "2 styles x 2 identities" in capsys.readouterr().out
 
 
 def test_threads_sharing_one_model_get_the_single_threaded_results(bundle_path):

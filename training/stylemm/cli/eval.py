@@ -3,6 +3,7 @@
   stylemm-eval runs/orc            a finished `stylemm-train` run (its pack/)
   stylemm-eval orc                 a shipped style, or the path of any pack folder
   stylemm-eval runs/orc --clip DIR also the style score (CLIP image-text similarity)
+  stylemm-eval --table             the README's table of every shipped style (from their evaluation.json)
 
 Prints the measures and writes them to the pack's evaluation.json (key "stylization").
 The recipe is the one the pack was trained on (its provenance); --style names another.
@@ -37,7 +38,12 @@ def pack_recipe(pack, style: str | None):
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    parser = _parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if args.table:
+        return _print_table()
+    if args.pack is None:
+        parser.error("name a run folder, a shipped style or a pack folder (or pass --table)")
     import torch
 
     from stylemm.facemodel import load
@@ -65,9 +71,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _print_table() -> int:
+    from stylemm.metrics.style_table import style_table
+    from stylemm.packs import load_pack, shipped_styles
+
+    print(style_table({style: load_pack(style).evaluation for style in shipped_styles() if style != "realistic"}))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="stylemm-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("pack", help="a stylemm-train run folder, a shipped style name or a pack folder")
+    p.add_argument("pack", nargs="?", help="a stylemm-train run folder, a shipped style name or a pack folder")
+    p.add_argument("--table", action="store_true", help="print the table of every shipped stylized style's measures and exit")
     p.add_argument("--style", help="measure against this named recipe instead of the one the pack was trained on")
     p.add_argument("--source", default="realistic", help="the source pack (default: realistic)")
     p.add_argument("--count", type=int, default=32, help="held-out samples for recovery and fidelity (default 32)")

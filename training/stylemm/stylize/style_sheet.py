@@ -1,6 +1,6 @@
 """A picture of every named style: source | stylized for a few identities, one style per row.
 
-``python -m stylemm.stylize.style_sheet docs/images/styles.png`` (what the README shows). The
+``python -m stylemm.stylize.style_sheet docs/images/recipes.png`` (what the README shows). The
 sources are rendered as the pair dataset renders them (G_src textures, the training renderer);
 each row runs the recipe stylizer on the same sources.
 """
