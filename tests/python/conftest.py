@@ -51,3 +51,22 @@ def native():
     import stylemm_runtime
 
     return stylemm_runtime.native()
+
+
+@pytest.fixture(scope="session")
+def khronos_validator():
+    """``validate(path) -> report``: the Khronos glTF validator's JSON report on a .glb (node + the
+    npm package dev.sh installs; its absence is a test error, not a skip)."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    assert node, "node is needed for the glTF validator (dev.sh installs it)"
+
+    def validate(path) -> dict:
+        result = subprocess.run([node, "tests/gltf/validate.js", str(path)], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return validate
