@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <atomic>
 #include <climits>
 #include <cmath>
@@ -554,6 +555,90 @@ py::dict info_dict(const Model& model) {
   return d;
 }
 
+// ---- The tracking solver ---------------------------------------------------------------
+
+// smm_face_solver over numpy arrays. Solves hold the GIL (a frame is well under a
+// millisecond), so threads sharing one FaceSolver take turns instead of racing on its state.
+class FaceSolver {
+ public:
+  FaceSolver(const py::handle& rest_in, const py::handle& basis_in, const py::handle& pivot_in,
+             const py::handle& head_in, const py::object& weights_in, const std::vector<std::string>& names,
+             const smm_solver_settings& settings) {
+    const FloatArray rest = as_float32(rest_in, "rest");
+    const FloatArray basis = as_float32(basis_in, "basis");
+    const FloatArray pivot = as_float32(pivot_in, "pivot");
+    const FloatArray head = as_float32(head_in, "head_weight");
+    expect_shape(rest, "rest", {"L", 3});
+    const py::ssize_t l = rest.shape(0);
+    expect_shape(basis, "basis", {"E", l, 3});
+    expect_shape(pivot, "pivot", {3});
+    expect_shape(head, "head_weight", {l});
+    if (static_cast<py::ssize_t>(names.size()) != basis.shape(0))
+      throw py::value_error("expression_names has " + std::to_string(names.size()) + " names for " +
+                            std::to_string(basis.shape(0)) + " expressions in basis");
+    FloatArray weights;
+    if (!weights_in.is_none()) {
+      weights = as_float32(weights_in, "landmark_weights");
+      expect_shape(weights, "landmark_weights", {l});
+    }
+    std::vector<const char*> pointers;
+    for (const std::string& name : names) pointers.push_back(name.c_str());
+    char error[512] = "";
+    smm_face_solver* handle = nullptr;
+    const smm_status status = smm_face_solver_create(
+        &handle, rest.data(), basis.data(), pivot.data(), head.data(), weights_in.is_none() ? nullptr : weights.data(),
+        pointers.data(), as_count(l, "landmarks"), as_count(basis.shape(0), "expressions"), &settings, error,
+        sizeof error);
+    if (status != SMM_OK) raise_status(status, error);
+    handle_.reset(handle);
+    landmarks_ = static_cast<int>(l);
+    expressions_ = static_cast<int>(basis.shape(0));
+  }
+
+  py::tuple solve(const py::handle& landmarks_in, int width, int height, float focal, const py::object& mask_in) {
+    const FloatArray landmarks = as_float32(landmarks_in, "landmarks");
+    if (landmarks.ndim() != 2 || landmarks.shape(0) != landmarks_ || (landmarks.shape(1) != 2 && landmarks.shape(1) != 3))
+      throw py::value_error("landmarks must have shape (" + std::to_string(landmarks_) + ", 2 or 3), got " +
+                            shape_text(landmarks));
+    std::vector<unsigned char> mask;
+    if (!mask_in.is_none()) {
+      const py::array given = as_array(mask_in, "mask");
+      expect_shape(given, "mask", {expressions_});
+      const auto as_bool = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(given);
+      if (!as_bool) throw py::value_error("mask must be booleans");
+      mask.assign(as_bool.data(), as_bool.data() + expressions_);
+    }
+    FloatArray weights(std::vector<py::ssize_t>{expressions_});
+    smm_face_fit fit{};
+    const smm_status status =
+        smm_face_solver_solve(&fit, weights.mutable_data(), handle_.get(), landmarks.data(),
+                              static_cast<int>(landmarks.shape(1)), mask.empty() ? nullptr : mask.data(), width,
+                              height, focal, landmarks_, expressions_);
+    if (status != SMM_OK) raise_status(status, smm_face_solver_message(handle_.get()));
+    FloatArray axis_angle(std::vector<py::ssize_t>{3}), translation(std::vector<py::ssize_t>{3});
+    std::copy(fit.axis_angle, fit.axis_angle + 3, axis_angle.mutable_data());
+    std::copy(fit.translation, fit.translation + 3, translation.mutable_data());
+    return py::make_tuple(weights, axis_angle, translation, fit.rms, fit.cold != 0);
+  }
+
+  void reset() { smm_face_solver_reset(handle_.get()); }
+  int landmarks() const { return landmarks_; }
+  int expressions() const { return expressions_; }
+
+ private:
+  struct Destroy {
+    void operator()(smm_face_solver* s) const { smm_face_solver_destroy(s); }
+  };
+  std::unique_ptr<smm_face_solver, Destroy> handle_;
+  int landmarks_ = 0, expressions_ = 0;
+};
+
+smm_solver_settings solver_settings(double weight_prior, double temporal_prior, double sparsity, double antagonist,
+                                    std::pair<double, double> iris_open, int iterations, int cold_iterations) {
+  return {weight_prior, temporal_prior, sparsity, antagonist, iris_open.first, iris_open.second, iterations,
+          cold_iterations};
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_native, m) {
@@ -650,4 +735,35 @@ PYBIND11_MODULE(_native, m) {
            "vertices (N, 3) [, normals (N, 3)].")
       .def_property_readonly("neutral", [](const Character& c) { return bake_array(c, false); }, "(N, 3)")
       .def_property_readonly("deltas", [](const Character& c) { return bake_array(c, true); }, "(E, N, 3)");
+
+  smm_solver_settings defaults{};
+  smm_solver_settings_default(&defaults);
+  py::class_<FaceSolver>(m, "FaceSolver",
+                         "The tracking solver (smm_face_solver): MediaPipe's 478 landmarks in, expression weights "
+                         "and the neck's pose out, warm-started frame to frame. stylemm_runtime.tracking."
+                         "native_solver.NativeFaceSolver wraps it as a tracking.FaceSolver.")
+      .def(py::init([=](const py::handle& rest, const py::handle& basis, const py::handle& pivot,
+                        const py::handle& head, const std::vector<std::string>& names, const py::object& weights,
+                        double weight_prior, double temporal_prior, double sparsity, double antagonist,
+                        std::pair<double, double> iris_open, int iterations, int cold_iterations) {
+             return FaceSolver(rest, basis, pivot, head, weights, names,
+                               solver_settings(weight_prior, temporal_prior, sparsity, antagonist, iris_open,
+                                               iterations, cold_iterations));
+           }),
+           py::arg("rest"), py::arg("basis"), py::arg("pivot"), py::arg("head_weight"), py::arg("expression_names"),
+           py::kw_only(), py::arg("landmark_weights") = py::none(), py::arg("weight_prior") = defaults.weight_prior,
+           py::arg("temporal_prior") = defaults.temporal_prior, py::arg("sparsity") = defaults.sparsity,
+           py::arg("antagonist") = defaults.antagonist,
+           py::arg("iris_open") = std::make_pair(defaults.iris_open_low, defaults.iris_open_high),
+           py::arg("iterations") = defaults.iterations, py::arg("cold_iterations") = defaults.cold_iterations,
+           "A solver for a landmark model: rest (478, 3), basis (E, 478, 3), pivot (3,), head_weight (478,), E "
+           "expression names; landmark_weights (478,) or None for topology.landmark_weights(); the settings of "
+           "tracking.SolverSettings.")
+      .def("solve", &FaceSolver::solve, py::arg("landmarks"), py::arg("width"), py::arg("height"), py::arg("focal"),
+           py::kw_only(), py::arg("mask") = py::none(),
+           "landmarks (478, 2 or 3) pixels, the camera (width, height, focal in pixels), mask (E,) bool or None "
+           "-> (weights (E,), axis_angle (3,), translation (3,), rms, cold), float32.")
+      .def("reset", &FaceSolver::reset, "Forget the previous frame: the next solve starts cold.")
+      .def_property_readonly("landmarks", &FaceSolver::landmarks)
+      .def_property_readonly("expressions", &FaceSolver::expressions);
 }

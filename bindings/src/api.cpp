@@ -1,5 +1,5 @@
 // The C ABI of handles (stylemm.h): models, evaluators, characters and frames. Every
-// function checks its arguments, runs inside `guarded` so no C++ exception crosses the ABI,
+// function checks its arguments, runs inside `guarded` (guarded.h) so no C++ exception crosses the ABI,
 // and keeps its message with a handle (the evaluator) or in the caller's error buffer.
 #include <algorithm>
 #include <atomic>
@@ -15,6 +15,7 @@
 
 #include "bundle.h"
 #include "error.h"
+#include "guarded.h"
 #include "kernels.h"
 #include "model.h"
 #include "stylemm/stylemm.h"
@@ -65,61 +66,17 @@ using stylemm::Index;
 
 constexpr int kMaxFit = 4096;  // fitted-bake samples: 16x stylemm_runtime's default, ~250 MB of meshes for OpenHead
 
-[[noreturn]] void fail(smm_status status, const std::string& message) { throw Error(status, message); }
-
-// Sets the message (inside the catch: the exception's text dies with it) and returns status.
-smm_status keep(std::string& message, smm_status status, const char* text) noexcept {
-  try {
-    message = text;
-  } catch (...) {
-    message.clear();  // no memory even for the message: the status still tells
-  }
-  return status;
-}
-
-// Runs body; turns whatever it throws into a status and a message. Never throws.
-template <typename Body>
-smm_status guarded(std::string& message, Body&& body) noexcept {
-  try {
-    body();
-    message.clear();
-    return SMM_OK;
-  } catch (const Error& e) {
-    return keep(message, e.status(), e.what());
-  } catch (const nlohmann::json::exception& e) {
-    return keep(message, SMM_ERR_BAD_BUNDLE, e.what());  // a manifest value of the wrong type
-  } catch (const std::bad_alloc&) {
-    return keep(message, SMM_ERR_OUT_OF_MEMORY, "out of memory");
-  } catch (...) {
-    return keep(message, SMM_ERR_INVALID_ARGUMENT, "unexpected error");
-  }
-}
-
-void copy_message(const std::string& message, char* error, int error_size) {
-  if (error && error_size > 0) std::snprintf(error, static_cast<std::size_t>(error_size), "%s", message.c_str());
-}
-
-// Handle-making functions: *out set only on success, the message into the caller's buffer.
-template <typename Make>
-smm_status make(char* error, int error_size, Make&& make_handle) noexcept {
-  std::string message;
-  const smm_status status = guarded(message, make_handle);
-  copy_message(message, error, error_size);
-  return status;
-}
-
-void need(bool condition, smm_status status, const char* message) {
-  if (!condition) fail(status, message);
-}
+using stylemm::abi::fail;
+using stylemm::abi::guarded;
+using stylemm::abi::make;
+using stylemm::abi::need;
+using stylemm::abi::need_finite;
 
 void need_size(long long given, long long wanted, const char* what) {
   if (given != wanted)
     fail(SMM_ERR_SIZE, std::string(what) + ": got " + std::to_string(given) + ", the model needs " + std::to_string(wanted));
 }
 
-void need_finite(const float* values, Index count, const char* what) {
-  if (!stylemm::all_finite(values, count)) fail(SMM_ERR_NON_FINITE, std::string(what) + " contains NaN or Inf");
-}
 
 template <typename T>
 smm_status copy_out(T* out, const std::vector<T>& values, int size) {

@@ -18,8 +18,9 @@
  *  - smm_character: one identity's baked morph targets, immutable once created. Share it too.
  *  - smm_evaluator: the scratch memory of evaluation, sized once for a model. One per thread;
  *    with it, evaluating a frame allocates nothing.
- * The stateless functions at the end (blend shapes, joint transforms, skinning) allocate
- * nothing, keep nothing and are safe from any thread.
+ *  - smm_face_solver: one tracked face's solver state. One per face and thread.
+ * The stateless functions (blend shapes, joint transforms, skinning) allocate nothing, keep
+ * nothing and are safe from any thread.
  */
 #ifndef STYLEMM_STYLEMM_H_
 #define STYLEMM_STYLEMM_H_
@@ -295,6 +296,101 @@ SMM_API smm_status smm_joint_transforms(float* out, const float* rest_joints, co
  *               is ignored */
 SMM_API smm_status smm_skin(float* out, const float* vertices, const float* weights, const float* transforms,
                             int n_vertices, int n_joints);
+
+/* ---- Tracking: landmarks in, expression weights and head pose out -------------------------- */
+
+/* The face tracker's solver (docs/native.md, "The tracking solver"), the same fit as
+ * stylemm_runtime.tracking.FaceSolver: Gauss-Newton on the reprojection error of a character's
+ * landmark model through a pinhole camera, jointly in the head rotation, the translation and
+ * the E expression weights bounded to [0, 1], warm-started from the previous frame. An engine
+ * feeds it landmarks from any detector that gives MediaPipe's 478-point face mesh.
+ *
+ * Conventions. Camera at the origin looking down -Z, +Y up (OpenGL / glTF axes); pixel (0, 0)
+ * is the image's top-left corner and the optical axis goes through the image centre (width / 2,
+ * height / 2); focal length in pixels. Landmarks are pixels, (L, 2), or (L, 3) with MediaPipe's
+ * relative depth (pixels, larger = further), which only seeds the first frame's rotation. The
+ * result is the `neck` joint's local axis-angle (the runtime's pose convention: pass it as that
+ * joint's rotation to smm_evaluate) and the translation (metres, camera frame) that puts the
+ * posed character's landmarks on the image.
+ *
+ * smm_face_solver: one tracked face's state (the previous frame), with its own scratch memory
+ * and message. Not thread-safe: one per face and thread. It copies the landmark model, so it
+ * depends on no other handle. A warm frame allocates nothing. */
+typedef struct smm_face_solver_ smm_face_solver;
+
+/* How hard the fit pulls where the landmarks say little (stylemm_runtime's SolverSettings;
+ * docs/tracking.md). Fill it with smm_solver_settings_default, then change what you need.
+ * Priors are in squared inter-ocular distances per unit of weight. */
+typedef struct smm_solver_settings_ {
+  double weight_prior;   /* pull of every weight to 0 (1e-2) */
+  double temporal_prior; /* pull to the previous frame's weights (5e-3) */
+  double sparsity;       /* an L1 cost per unit of weight (1e-2) */
+  double antagonist;     /* a cost on a unit per unit of its antagonist's previous weight (0.1) */
+  double iris_open_low;  /* eye openness (lid gap / eye width, over the rest face's) below which */
+  double iris_open_high; /* the iris stops counting and the gaze holds, ramping up to high (0.35, 0.7) */
+  int iterations;        /* Gauss-Newton steps on a warm frame (1), >= 1 */
+  int cold_iterations;   /* on the first frame or after smm_face_solver_reset (12), >= 1 */
+} smm_solver_settings;
+
+/* One frame's fit; the weights go into a caller's buffer beside it. */
+typedef struct smm_face_fit_ {
+  float axis_angle[3];  /* the neck joint's rotation, axis times angle in radians */
+  float translation[3]; /* metres, camera frame */
+  float rms;            /* weighted RMS reprojection error in inter-ocular distances (0 = explained exactly) */
+  int cold;             /* 1 if this frame started from scratch (first frame or after a reset), else 0 */
+} smm_face_fit;
+
+/* The defaults above into *out. SMM_ERR_NULL_POINTER for a NULL out. */
+SMM_API smm_status smm_solver_settings_default(smm_solver_settings* out);
+
+/* A solver for one character's landmark model (stylemm_runtime.tracking.LandmarkModel: the
+ * baked character's morph targets at MediaPipe's 478 embedded points, plus the detector's
+ * response where one ships; stylemm_runtime.native().FaceSolver builds it from Python):
+ *   rest:              (L, 3) neutral landmarks, metres, unposed
+ *   basis:             (E, L, 3) landmark deltas per expression unit
+ *   pivot:             (3) the neck joint's rest position: the head turns about it
+ *   head_weight:       (L) how much each landmark follows the neck joint (1 on the face)
+ *   landmark_weights:  (L) >= 0, each landmark's say in the fit (0: not used); NULL for the
+ *                      defaults (topology.landmark_weights(): eyes and iris 3, brows and lips
+ *                      1.5, the face outline 0.3, the rest 1)
+ *   expression_names:  E NUL-terminated names: the antagonist pairs (eyeLookIn / eyeLookOut,
+ *                      mouthClose / jawOpen, ...) and the gaze units held through a blink
+ *                      (eyeLook*Left / *Right) are found by name, as ARKit names them
+ *   n_landmarks:       L, which must be 478 (MediaPipe's topology: the eye and iris indices
+ *                      are MediaPipe's); SMM_ERR_SIZE otherwise
+ *   n_expressions:     E >= 1
+ *   settings:          NULL for the defaults
+ * The arrays are copied. On failure *out is NULL and error holds the reason. */
+SMM_API smm_status smm_face_solver_create(smm_face_solver** out, const float* rest, const float* basis,
+                                          const float* pivot, const float* head_weight,
+                                          const float* landmark_weights, const char* const* expression_names,
+                                          int n_landmarks, int n_expressions, const smm_solver_settings* settings,
+                                          char* error, int error_size);
+
+/* Frees a solver. NULL is ignored. */
+SMM_API void smm_face_solver_destroy(smm_face_solver* solver);
+
+/* One frame:
+ *   out:         the pose and error
+ *   weights:     (E) out: the expression weights, in [0, 1]; n_weights = E
+ *   landmarks:   (L, dims) pixels, dims 2 or 3 (see above); n_landmarks = L
+ *   mask:        (E) bytes, nonzero where the unit may move (the others stay 0), or NULL for all
+ *   width, height, focal: the camera (pixels, all > 0)
+ * Warm-started from the previous frame unless this is the first or the solver was reset. On
+ * any error nothing is written and the solver keeps its state, except for landmarks that
+ * give no pose (all on one point, or a fit that diverges: SMM_ERR_INVALID_ARGUMENT), after
+ * which the next frame starts cold. The message stays in the solver. */
+SMM_API smm_status smm_face_solver_solve(smm_face_fit* out, float* weights, smm_face_solver* solver,
+                                         const float* landmarks, int dims, const unsigned char* mask, int width,
+                                         int height, float focal, int n_landmarks, int n_weights);
+
+/* Forget the previous frame (the face was lost, or another performer): the next solve starts
+ * from scratch (cold_iterations, from the landmarks alone). */
+SMM_API smm_status smm_face_solver_reset(smm_face_solver* solver);
+
+/* The message of the solver's last failed call ("" after a success); never NULL for a
+ * non-NULL solver. Valid until its next call. */
+SMM_API const char* smm_face_solver_message(const smm_face_solver* solver);
 
 #ifdef __cplusplus
 }

@@ -77,9 +77,22 @@ class Fit:
 
 
 class FaceSolver:
-    """``solve(landmarks_px) -> Fit`` frame by frame, warm-started; ``reset()`` after a loss."""
+    """``solve(landmarks_px) -> Fit`` frame by frame, warm-started; ``reset()`` after a loss.
+    backend="native" (or settings whose ``backend`` is "native", such as
+    native_solver.NativeSolverSettings) makes a native_solver.NativeFaceSolver: the same fit in
+    the native core."""
 
-    def __init__(self, model: LandmarkModel, camera: PinholeCamera, settings: SolverSettings | None = None):
+    def __new__(cls, model=None, camera=None, settings=None, backend: str | None = None):
+        if cls is FaceSolver and (backend or getattr(settings, "backend", "numpy")) == "native":
+            from stylemm_runtime.tracking.native_solver import NativeFaceSolver
+
+            return super().__new__(NativeFaceSolver)  # Python then runs NativeFaceSolver.__init__
+        return super().__new__(cls)
+
+    def __init__(self, model: LandmarkModel, camera: PinholeCamera, settings: SolverSettings | None = None,
+                 backend: str | None = None):  # fmt: skip
+        if (backend or "numpy") not in ("numpy", "native"):
+            raise ValueError(f"backend must be 'numpy' or 'native', got {backend!r}")
         self.camera = camera
         self.settings = settings or SolverSettings()
         if len(self.settings.landmark_weights) != model.num_landmarks:
