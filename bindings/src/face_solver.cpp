@@ -188,7 +188,8 @@ void FaceSolver::gauss_newton(const PinholeCamera& camera, bool warm, int iterat
   for (int iteration = 0; iteration < iterations; ++iteration) {
     flat_.noalias() = basis_ * weights;
     unposed_ = rest_ + Eigen::Map<const Eigen::Matrix3Xd>(flat_.data(), 3, u);
-    turned_.noalias() = rotation * (unposed_.colwise() - pivot_);
+    points_ = unposed_.colwise() - pivot_;  // (a product would evaluate this into a temporary)
+    turned_.noalias() = rotation * points_;
     for (Eigen::Index i = 0; i < u; ++i) {
       const int l = used_[static_cast<std::size_t>(i)];
       const double h = head_[i];

@@ -87,7 +87,7 @@ class FaceSolver {
   Eigen::VectorXd trusted_;     // (L) landmark weights after eye trust
   std::vector<bool> free_, hold_;
   Eigen::VectorXd previous_, prior_, flat_, residual_, gradient_, error_, lower_, upper_, step_;
-  Eigen::Matrix3Xd unposed_, turned_, points_;  // (3, U)
+  Eigen::Matrix3Xd unposed_, turned_, points_;  // (3, U); points_ also the centred unposed points
   Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> jacobian_;  // (2U, 6 + E)
   Eigen::MatrixXd hessian_;
   BoxQp qp_;
