@@ -22,6 +22,8 @@ constexpr const char* kOpposed[][2] = {
     {"browDown", "browOuterUp"},    {"mouthPucker", "mouthStretch"}, {"mouthClose", "jawOpen"},
     {"mouthRollUpper", "mouthShrugUpper"}, {"mouthRollLower", "mouthShrugLower"}};
 
+constexpr Eigen::Index kRowsPerUpdate = 128;
+
 const mediapipe::Eye& eye_of(int side) { return side == 0 ? mediapipe::kRightEye : mediapipe::kLeftEye; }
 
 // Lid gap over eye width of one eye (0 right, 1 left) of points (3, >= 478), in x and y.
@@ -213,8 +215,14 @@ void FaceSolver::gauss_newton(const PinholeCamera& camera, bool warm, int iterat
       const Eigen::Matrix<double, 2, 3> through = h * (projection * rotation) + (1 - h) * projection;
       jacobian_.block(2 * i, 6, 2, e).noalias() = through * basis_.middleRows<3>(3 * i);
     }
+    // J'J in slices of rows: Eigen packs each product's operands into blocks that live on the
+    // stack only below 128 KB (EIGEN_STACK_ALLOCATION_LIMIT); the whole J (956 x 58 for ARKit's
+    // 52) would need the heap on every frame.
     hessian_.setZero();
-    hessian_.selfadjointView<Eigen::Lower>().rankUpdate(jacobian_.transpose());
+    for (Eigen::Index row = 0; row < jacobian_.rows(); row += kRowsPerUpdate) {
+      const Eigen::Index rows = std::min<Eigen::Index>(kRowsPerUpdate, jacobian_.rows() - row);
+      hessian_.selfadjointView<Eigen::Lower>().rankUpdate(jacobian_.middleRows(row, rows).transpose());
+    }
     hessian_.triangularView<Eigen::StrictlyUpper>() = hessian_.transpose();
     gradient_.noalias() = jacobian_.transpose() * residual_;
     auto weight_gradient = gradient_.tail(e);

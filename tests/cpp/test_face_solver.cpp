@@ -21,7 +21,7 @@ constexpr int kL = 478;
 constexpr int kWidth = 640, kHeight = 480;
 constexpr float kFocal = 580.0f;
 
-// A random face-sized landmark model: points in a 14 x 18 x 8 cm box in front of the pivot.
+// A random face-sized landmark model (52 units, as ARKit's): points in a 14 x 18 x 8 cm box in front of the pivot.
 struct RandomModel {
   std::vector<float> rest, basis, pivot{0.0f, -0.06f, -0.02f}, head;
   std::vector<std::string> names{"jawOpen", "mouthClose", "eyeBlinkLeft", "eyeLookInLeft", "eyeLookOutLeft",
@@ -39,8 +39,9 @@ struct RandomModel {
       rest.push_back(0.04f * uniform(rng) + 0.05f);
       head.push_back(head_weight(rng));
     }
-    for (int i = 0; i < e() * kL * 3; ++i) basis.push_back(0.01f * uniform(rng));
+    while (names.size() < 52) names.push_back("unit" + std::to_string(names.size()));  // ARKit's count
     for (const std::string& n : names) name_pointers.push_back(n.c_str());
+    for (int i = 0; i < e() * kL * 3; ++i) basis.push_back(0.01f * uniform(rng));
   }
 
   // Pixels (L, dims) of the model at weights, posed by axis_angle and moved by translation,
